@@ -1,0 +1,132 @@
+// Package auth owns identities: users with argon2id password hashes, JWT
+// access tokens, rotating refresh tokens and API keys for log shippers. It
+// knows nothing of HTTP; the httpapi package adapts it.
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Role is what a principal may do.
+type Role string
+
+const (
+	RoleAdmin    Role = "admin"    // everything, including users and API keys
+	RoleOperator Role = "operator" // payments (create, refund, cancel), logs, alerts
+	RoleViewer   Role = "viewer"   // read only
+	RoleIngest   Role = "ingest"   // write logs only (log shippers)
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAdmin, RoleOperator, RoleViewer, RoleIngest:
+		return true
+	}
+	return false
+}
+
+// Permission is one thing a route needs.
+type Permission string
+
+const (
+	PaymentsRead  Permission = "payments:read"
+	PaymentsWrite Permission = "payments:write"
+	LogsRead      Permission = "logs:read"
+	LogsWrite     Permission = "logs:write"
+	AlertsRead    Permission = "alerts:read"
+	AdminAll      Permission = "admin"
+)
+
+var grants = map[Role][]Permission{
+	RoleAdmin:    {PaymentsRead, PaymentsWrite, LogsRead, LogsWrite, AlertsRead, AdminAll},
+	RoleOperator: {PaymentsRead, PaymentsWrite, LogsRead, LogsWrite, AlertsRead},
+	RoleViewer:   {PaymentsRead, LogsRead, AlertsRead},
+	RoleIngest:   {LogsWrite},
+}
+
+// Can reports whether role r holds permission p.
+func (r Role) Can(p Permission) bool {
+	for _, g := range grants[r] {
+		if g == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Principal is who is calling.
+type Principal struct {
+	ID    string // user id or API key id
+	Email string // empty for API keys
+	Role  Role
+	Kind  string // "user", "api_key" or "client"
+}
+
+// User is a person who logs in.
+type User struct {
+	ID           string
+	Email        string
+	PasswordHash string
+	Role         Role
+	CreatedAt    time.Time
+}
+
+// RefreshToken is stored by hash; a family is the chain of rotations from
+// one login, revoked whole when a used token is presented again.
+type RefreshToken struct {
+	Hash      string
+	Family    string
+	UserID    string
+	Used      bool
+	Revoked   bool
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// APIKey is a long-lived credential for machines, stored by hash.
+type APIKey struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Prefix    string    `json:"prefix"`
+	Hash      string    `json:"-"`
+	Role      Role      `json:"role"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}
+
+var (
+	ErrNotFound           = errors.New("not found")
+	ErrDuplicate          = errors.New("already exists")
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	ErrInvalidToken       = errors.New("invalid or expired token")
+	ErrTokenReused        = errors.New("refresh token reused; session revoked")
+)
+
+// Store persists identities. Every adapter passes authtest's suite.
+type Store interface {
+	CreateUser(ctx context.Context, u User) error // ErrDuplicate on email
+	GetUser(ctx context.Context, id string) (User, error)
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	CountUsers(ctx context.Context) (int64, error)
+
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// UseRefreshToken atomically marks an unused token used and returns it.
+	// A token already used comes back with ErrTokenReused so the caller can
+	// revoke its family.
+	UseRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	RevokeRefreshFamily(ctx context.Context, family string) error
+	DeleteExpiredRefreshTokens(ctx context.Context, now time.Time) (int64, error)
+
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	GetAPIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+
+	// GetOrCreateSecret returns the stored secret called name, storing gen
+	// first if there is none, so every instance sharing a store agrees.
+	GetOrCreateSecret(ctx context.Context, name string, gen []byte) ([]byte, error)
+}

@@ -1,0 +1,303 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/paymon/paymon/internal/id"
+)
+
+// Options tunes token lifetimes.
+type Options struct {
+	AccessTTL  time.Duration // 15 minutes
+	RefreshTTL time.Duration // 30 days
+	Now        func() time.Time
+}
+
+// Service issues and checks credentials.
+type Service struct {
+	store  Store
+	secret []byte
+	opt    Options
+	// dummyHash makes a login for an unknown email cost as much as one for
+	// a known email, so timing does not reveal which emails exist.
+	dummyHash string
+}
+
+// TokenPair is what the token endpoint returns.
+type TokenPair struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
+// NewService builds a Service. jwtSecret may be empty: a random one is
+// then generated once and kept in the store, shared by every instance.
+func NewService(ctx context.Context, store Store, jwtSecret string, opt Options) (*Service, error) {
+	if opt.AccessTTL == 0 {
+		opt.AccessTTL = 15 * time.Minute
+	}
+	if opt.RefreshTTL == 0 {
+		opt.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	secret := []byte(jwtSecret)
+	if len(secret) == 0 {
+		s, err := store.GetOrCreateSecret(ctx, "jwt_secret", randomBytes(32))
+		if err != nil {
+			return nil, fmt.Errorf("cannot load the JWT secret: %w", err)
+		}
+		secret = s
+	}
+	if len(secret) < 32 {
+		return nil, errors.New("the JWT secret must be at least 32 bytes")
+	}
+	dummy, err := HashPassword(base64.RawURLEncoding.EncodeToString(randomBytes(16)))
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, secret: secret, opt: opt, dummyHash: dummy}, nil
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return b
+}
+
+func randomToken(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
+
+func hashToken(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// NormalizeEmail lower-cases and trims an email, so logins are not case
+// sensitive.
+func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// CreateUser adds a user with a hashed password.
+func (s *Service) CreateUser(ctx context.Context, email, password string, role Role) (User, error) {
+	email = NormalizeEmail(email)
+	if !strings.Contains(email, "@") || len(email) > 254 {
+		return User{}, fmt.Errorf("invalid email %q", email)
+	}
+	if len(password) < 8 {
+		return User{}, errors.New("password must be at least 8 characters")
+	}
+	if !role.Valid() {
+		return User{}, fmt.Errorf("invalid role %q", role)
+	}
+	h, err := HashPassword(password)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{ID: id.New("usr"), Email: email, PasswordHash: h, Role: role, CreatedAt: s.opt.Now().UTC()}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return User{}, fmt.Errorf("cannot create user %s: %w", email, err)
+	}
+	return u, nil
+}
+
+// EnsureAdmin creates the first admin when the store has no user. With an
+// empty password one is generated; generated reports whether it was.
+func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (created bool, pw string, err error) {
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return false, "", fmt.Errorf("cannot count users: %w", err)
+	}
+	if n > 0 {
+		return false, "", nil
+	}
+	if email == "" {
+		email = "admin@paymon.local"
+	}
+	if password == "" {
+		password = randomToken(12)
+	}
+	if _, err := s.CreateUser(ctx, email, password, RoleAdmin); err != nil {
+		if errors.Is(err, ErrDuplicate) {
+			return false, "", nil // another instance won the race
+		}
+		return false, "", err
+	}
+	return true, password, nil
+}
+
+// Login checks a password and returns a fresh token pair.
+func (s *Service) Login(ctx context.Context, email, password string) (TokenPair, error) {
+	u, err := s.store.GetUserByEmail(ctx, NormalizeEmail(email))
+	if errors.Is(err, ErrNotFound) {
+		CheckPassword(s.dummyHash, password)
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if !CheckPassword(u.PasswordHash, password) {
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	return s.issue(ctx, u, id.New("fam"))
+}
+
+// Refresh rotates a refresh token: the old one is spent, a new pair comes
+// back. Presenting a spent token revokes the whole family, because it
+// means the token was stolen or replayed.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
+	rt, err := s.store.UseRefreshToken(ctx, hashToken(refreshToken))
+	if errors.Is(err, ErrTokenReused) {
+		_ = s.store.RevokeRefreshFamily(ctx, rt.Family)
+		return TokenPair{}, ErrTokenReused
+	}
+	if errors.Is(err, ErrNotFound) {
+		return TokenPair{}, ErrInvalidToken
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if rt.Revoked || !rt.ExpiresAt.After(s.opt.Now()) {
+		return TokenPair{}, ErrInvalidToken
+	}
+	u, err := s.store.GetUser(ctx, rt.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return TokenPair{}, ErrInvalidToken
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return s.issue(ctx, u, rt.Family)
+}
+
+func (s *Service) issue(ctx context.Context, u User, family string) (TokenPair, error) {
+	access, err := s.accessToken(Principal{ID: u.ID, Email: u.Email, Role: u.Role, Kind: "user"})
+	if err != nil {
+		return TokenPair{}, err
+	}
+	refresh := "pmr_" + randomToken(32)
+	now := s.opt.Now().UTC()
+	if err := s.store.CreateRefreshToken(ctx, RefreshToken{Hash: hashToken(refresh), Family: family, UserID: u.ID, ExpiresAt: now.Add(s.opt.RefreshTTL), CreatedAt: now}); err != nil {
+		return TokenPair{}, fmt.Errorf("cannot store refresh token: %w", err)
+	}
+	return TokenPair{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.opt.AccessTTL.Seconds()), RefreshToken: refresh}, nil
+}
+
+type claims struct {
+	Email string `json:"email,omitempty"`
+	Role  Role   `json:"role"`
+	Kind  string `json:"kind"`
+	jwt.RegisteredClaims
+}
+
+const issuer = "paymon"
+
+func (s *Service) accessToken(p Principal) (string, error) {
+	now := s.opt.Now()
+	c := claims{Email: p.Email, Role: p.Role, Kind: p.Kind, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: issuer, Subject: p.ID, IssuedAt: jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(s.opt.AccessTTL)), ID: randomToken(9),
+	}}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.secret)
+	if err != nil {
+		return "", fmt.Errorf("cannot sign token: %w", err)
+	}
+	return tok, nil
+}
+
+// ClientCredentials exchanges an API key (as client secret) for a short
+// access token with the key's role, for services that speak OAuth2.
+func (s *Service) ClientCredentials(ctx context.Context, clientID, clientSecret string) (TokenPair, error) {
+	k, err := s.apiKey(ctx, clientSecret)
+	if err != nil || (clientID != "" && clientID != k.ID) {
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	access, err := s.accessToken(Principal{ID: k.ID, Role: k.Role, Kind: "client"})
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.opt.AccessTTL.Seconds())}, nil
+}
+
+// APIKeyPrefix starts every API key, so they are recognisable in logs and
+// secret scanners.
+const APIKeyPrefix = "pmk_"
+
+// Authenticate checks a bearer credential: a JWT access token or an API key.
+func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, error) {
+	if strings.HasPrefix(bearer, APIKeyPrefix) {
+		k, err := s.apiKey(ctx, bearer)
+		if err != nil {
+			return Principal{}, err
+		}
+		return Principal{ID: k.ID, Role: k.Role, Kind: "api_key"}, nil
+	}
+	var c claims
+	_, err := jwt.ParseWithClaims(bearer, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.opt.Now),
+		jwt.WithLeeway(5*time.Second))
+	if err != nil || !c.Role.Valid() || c.Subject == "" {
+		return Principal{}, ErrInvalidToken
+	}
+	return Principal{ID: c.Subject, Email: c.Email, Role: c.Role, Kind: c.Kind}, nil
+}
+
+func (s *Service) apiKey(ctx context.Context, secret string) (APIKey, error) {
+	if !strings.HasPrefix(secret, APIKeyPrefix) {
+		return APIKey{}, ErrInvalidToken
+	}
+	k, err := s.store.GetAPIKeyByHash(ctx, hashToken(secret))
+	if errors.Is(err, ErrNotFound) {
+		return APIKey{}, ErrInvalidToken
+	}
+	if err != nil {
+		return APIKey{}, err
+	}
+	if !k.RevokedAt.IsZero() {
+		return APIKey{}, ErrInvalidToken
+	}
+	return k, nil
+}
+
+// CreateAPIKey makes a key; the secret is returned once and only its hash
+// is stored.
+func (s *Service) CreateAPIKey(ctx context.Context, name string, role Role, createdBy string) (APIKey, string, error) {
+	if name == "" || len(name) > 100 {
+		return APIKey{}, "", errors.New("name must be 1 to 100 characters")
+	}
+	if !role.Valid() {
+		return APIKey{}, "", fmt.Errorf("invalid role %q", role)
+	}
+	secret := APIKeyPrefix + randomToken(32)
+	k := APIKey{ID: id.New("key"), Name: name, Prefix: secret[:len(APIKeyPrefix)+6], Hash: hashToken(secret), Role: role, CreatedBy: createdBy, CreatedAt: s.opt.Now().UTC()}
+	if err := s.store.CreateAPIKey(ctx, k); err != nil {
+		return APIKey{}, "", fmt.Errorf("cannot store API key: %w", err)
+	}
+	return k, secret, nil
+}
+
+// ListAPIKeys lists keys without secrets.
+func (s *Service) ListAPIKeys(ctx context.Context) ([]APIKey, error) { return s.store.ListAPIKeys(ctx) }
+
+// RevokeAPIKey stops a key from working.
+func (s *Service) RevokeAPIKey(ctx context.Context, id string) error {
+	return s.store.RevokeAPIKey(ctx, id, s.opt.Now().UTC())
+}
+
+// Sweep deletes expired refresh tokens.
+func (s *Service) Sweep(ctx context.Context) (int64, error) {
+	return s.store.DeleteExpiredRefreshTokens(ctx, s.opt.Now())
+}

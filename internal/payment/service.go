@@ -1,0 +1,662 @@
+package payment
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/paymon/paymon/internal/id"
+	"github.com/paymon/paymon/internal/money"
+)
+
+// Options tunes the Service; zero values take the documented defaults.
+type Options struct {
+	DefaultProvider  string
+	IdempotencyTTL   time.Duration // how long a key is remembered (24h)
+	IdempotencyLease time.Duration // how long an unfinished request holds its key before another may resume it (30s)
+	IdempotencyWait  time.Duration // how long a duplicate waits for the first request before 409 (10s)
+	RecentSize       int           // payments kept in the recent list (100)
+	RecentTTL        time.Duration // cache lifetime of recent entries (24h)
+	// OperationTimeout bounds a create or refund once started; it runs even
+	// if the client goes away, so a started charge is always recorded.
+	OperationTimeout time.Duration // 30s
+	Logger           *slog.Logger
+	Now              func() time.Time
+}
+
+// Observer is told about every stored change, after it is durable: the
+// realtime feed, metrics and the payment event log all listen here.
+type Observer interface {
+	PaymentChanged(ctx context.Context, c Change)
+}
+
+// Change describes one stored change of a payment.
+type Change struct {
+	Event    string // payment.created or payment.updated
+	Payment  *Payment
+	From     Status // status before the change ("" on create)
+	Refunded int64  // amount of this change's refund, if any
+}
+
+// Service implements every payment use case; it is safe for concurrent use
+// by many goroutines and by several instances sharing one Store.
+type Service struct {
+	store     Store
+	cache     Cache
+	providers map[string]Provider
+	observers []Observer
+	opt       Options
+	log       *slog.Logger
+	waits     *waiters
+}
+
+// NewService wires a Service. cache may be nil (no recent cache).
+func NewService(store Store, cache Cache, providers []Provider, opt Options) (*Service, error) {
+	if opt.IdempotencyTTL == 0 {
+		opt.IdempotencyTTL = 24 * time.Hour
+	}
+	if opt.IdempotencyLease == 0 {
+		opt.IdempotencyLease = 30 * time.Second
+	}
+	if opt.IdempotencyWait == 0 {
+		opt.IdempotencyWait = 10 * time.Second
+	}
+	if opt.RecentSize == 0 {
+		opt.RecentSize = 100
+	}
+	if opt.RecentTTL == 0 {
+		opt.RecentTTL = 24 * time.Hour
+	}
+	if opt.OperationTimeout == 0 {
+		opt.OperationTimeout = 30 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	s := &Service{store: store, cache: cache, providers: map[string]Provider{}, opt: opt, log: opt.Logger, waits: newWaiters()}
+	for _, p := range providers {
+		s.providers[p.Name()] = p
+	}
+	if _, ok := s.providers[opt.DefaultProvider]; !ok {
+		return nil, fmt.Errorf("default provider %q is not configured", opt.DefaultProvider)
+	}
+	return s, nil
+}
+
+// Observe registers an observer; call before serving.
+func (s *Service) Observe(o Observer) { s.observers = append(s.observers, o) }
+
+// Providers lists the configured provider names.
+func (s *Service) Providers() []string {
+	out := make([]string, 0, len(s.providers))
+	for n := range s.providers {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Provider returns the named provider.
+func (s *Service) Provider(name string) (Provider, bool) {
+	p, ok := s.providers[name]
+	return p, ok
+}
+
+func (s *Service) now() time.Time { return s.opt.Now().UTC() }
+
+// CreateRequest is the body of POST /payments.
+type CreateRequest struct {
+	Amount        int64             `json:"amount"`
+	Currency      string            `json:"currency"`
+	Description   string            `json:"description,omitempty"`
+	Metadata      map[string]string `json:"metadata,omitempty"`
+	Provider      string            `json:"provider,omitempty"`
+	PaymentMethod string            `json:"payment_method,omitempty"`
+	ReturnURL     string            `json:"return_url,omitempty"`
+}
+
+const (
+	maxMetadataKeys   = 50
+	maxMetadataKeyLen = 40
+	maxMetadataValLen = 500
+	maxDescriptionLen = 1000
+)
+
+// Validate checks the money and size rules; errors are *InvalidError.
+func (r *CreateRequest) Validate(providers map[string]Provider) error {
+	if r.Amount <= 0 {
+		return &InvalidError{Field: "amount", Reason: "must be a positive integer number of minor units"}
+	}
+	if r.Amount > money.MaxAmount {
+		return &InvalidError{Field: "amount", Reason: fmt.Sprintf("must not exceed %d minor units", money.MaxAmount)}
+	}
+	if _, err := money.Lookup(r.Currency); err != nil {
+		return &InvalidError{Field: "currency", Reason: err.Error()}
+	}
+	if len(r.Description) > maxDescriptionLen {
+		return &InvalidError{Field: "description", Reason: fmt.Sprintf("must be at most %d bytes", maxDescriptionLen)}
+	}
+	if len(r.Metadata) > maxMetadataKeys {
+		return &InvalidError{Field: "metadata", Reason: fmt.Sprintf("at most %d keys", maxMetadataKeys)}
+	}
+	for k, v := range r.Metadata {
+		if k == "" || len(k) > maxMetadataKeyLen {
+			return &InvalidError{Field: "metadata", Reason: fmt.Sprintf("keys must be 1 to %d bytes", maxMetadataKeyLen)}
+		}
+		if len(v) > maxMetadataValLen {
+			return &InvalidError{Field: "metadata." + k, Reason: fmt.Sprintf("must be at most %d bytes", maxMetadataValLen)}
+		}
+	}
+	if _, ok := providers[r.Provider]; !ok {
+		return &InvalidError{Field: "provider", Reason: fmt.Sprintf("provider %q is not configured on this server", r.Provider)}
+	}
+	return nil
+}
+
+// hash identifies the request's meaning: JSON of the decoded struct, whose
+// field order is fixed and whose map keys encoding/json sorts.
+func hashOf(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Render is the client representation of a payment; idempotent replays
+// return these exact bytes.
+func Render(p *Payment) []byte {
+	q := p.Clone()
+	if q.Metadata == nil {
+		q.Metadata = map[string]string{}
+	}
+	if q.Events == nil {
+		q.Events = []Event{}
+	}
+	b, err := json.Marshal(q)
+	if err != nil {
+		panic(fmt.Sprintf("cannot encode payment: %v", err)) // only plain types inside
+	}
+	return b
+}
+
+// Create starts a payment. principal scopes the idempotency key, so two
+// clients cannot collide on one key. It returns the HTTP status and body.
+func (s *Service) Create(ctx context.Context, principal, key string, req CreateRequest) (int, []byte, error) {
+	if req.Provider == "" {
+		req.Provider = s.opt.DefaultProvider
+	}
+	if err := req.Validate(s.providers); err != nil {
+		return 0, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.OperationTimeout)
+	defer cancel()
+	if key == "" {
+		p, err := s.create(ctx, principal, id.New("pay"), req)
+		if err != nil {
+			return 0, nil, err
+		}
+		return 201, Render(p), nil
+	}
+	return s.idempotent(ctx, "payments.create:"+principal+":"+key, hashOf(req), id.New("pay"),
+		func(ctx context.Context, pid string) (int, []byte, error) {
+			p, err := s.create(ctx, principal, pid, req)
+			if err != nil {
+				return 0, nil, err
+			}
+			return 201, Render(p), nil
+		})
+}
+
+// idempotent runs fn at most once per key while the key is remembered;
+// duplicates get the first response, wait for it, or a clear error.
+func (s *Service) idempotent(ctx context.Context, key, hash, newID string, fn func(context.Context, string) (int, []byte, error)) (int, []byte, error) {
+	deadline := time.Now().Add(s.opt.IdempotencyWait)
+	for {
+		now := s.now()
+		rec := IdempotencyRecord{Key: key, RequestHash: hash, PaymentID: newID, LockedUntil: now.Add(s.opt.IdempotencyLease), CreatedAt: now, ExpiresAt: now.Add(s.opt.IdempotencyTTL)}
+		existing, err := s.store.ClaimIdempotency(ctx, rec)
+		if err != nil {
+			return 0, nil, fmt.Errorf("cannot claim idempotency key: %w", err)
+		}
+		resumeID := newID
+		if existing != nil {
+			if !existing.ExpiresAt.After(now) {
+				// Expired but not yet swept: forget it and claim afresh.
+				if err := s.store.DeleteIdempotency(ctx, key); err != nil {
+					return 0, nil, fmt.Errorf("cannot drop expired idempotency key: %w", err)
+				}
+				continue
+			}
+			if existing.RequestHash != hash {
+				return 0, nil, ErrKeyReused
+			}
+			if existing.Done() {
+				return existing.Status, existing.Body, nil
+			}
+			if existing.LockedUntil.After(now) {
+				if time.Now().After(deadline) {
+					return 0, nil, ErrKeyInFlight
+				}
+				s.waits.wait(ctx, key, 25*time.Millisecond)
+				continue
+			}
+			// The first request's lease ran out (its instance died or
+			// stalled): resume it with the same payment id.
+			ok, err := s.store.TakeOverIdempotency(ctx, key, existing.LockedUntil, now.Add(s.opt.IdempotencyLease))
+			if err != nil {
+				return 0, nil, fmt.Errorf("cannot resume idempotency key: %w", err)
+			}
+			if !ok {
+				continue
+			}
+			resumeID = existing.PaymentID
+		}
+		status, body, err := fn(ctx, resumeID)
+		if err != nil {
+			var inv *InvalidError
+			var te *TransitionError
+			if errors.As(err, &inv) || errors.As(err, &te) || errors.Is(err, ErrNotFound) {
+				// A deterministic refusal is a response like any other.
+				status, body = errorResponse(err)
+			} else {
+				// Transient: leave the key unfinished only if work may have
+				// reached a provider; otherwise free it for an immediate retry.
+				if existing == nil {
+					if _, gerr := s.store.GetPayment(ctx, resumeID); errors.Is(gerr, ErrNotFound) {
+						_ = s.store.DeleteIdempotency(ctx, key)
+					}
+				}
+				s.waits.wake(key)
+				return 0, nil, err
+			}
+		}
+		if cerr := s.store.CompleteIdempotency(ctx, key, status, body); cerr != nil {
+			s.log.Error("cannot store idempotent response", "key_hash", hashOf(key), "err", cerr)
+		}
+		s.waits.wake(key)
+		if err != nil {
+			return 0, nil, err
+		}
+		return status, body, nil
+	}
+}
+
+// errorResponse renders a deterministic refusal for idempotent replay. Its
+// shape matches the HTTP error envelope minus the request id.
+func errorResponse(err error) (int, []byte) {
+	type e struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	var inv *InvalidError
+	var te *TransitionError
+	var body struct {
+		Error e `json:"error"`
+	}
+	status := 409
+	switch {
+	case errors.As(err, &inv):
+		status, body.Error = 422, e{"invalid_request", inv.Error()}
+	case errors.As(err, &te):
+		body.Error = e{"illegal_transition", te.Error()}
+	default:
+		status, body.Error = 404, e{"not_found", err.Error()}
+	}
+	b, _ := json.Marshal(body)
+	return status, b
+}
+
+func (s *Service) create(ctx context.Context, principal, pid string, req CreateRequest) (*Payment, error) {
+	prov := s.providers[req.Provider]
+	p, err := s.store.GetPayment(ctx, pid)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		now := s.now()
+		p = &Payment{
+			ID: pid, Amount: req.Amount, Currency: req.Currency, Status: StatusPending,
+			Provider: req.Provider, Description: req.Description, Metadata: req.Metadata,
+			CreatedAt: now, UpdatedAt: now, Events: []Event{{Type: "created", At: now}},
+			CreatedBy: principal,
+		}
+		if err := s.store.CreatePayment(ctx, p); err != nil {
+			return nil, fmt.Errorf("cannot store new payment: %w", err)
+		}
+		s.addStats(ctx, []StatIncrement{{Bucket: now, Kind: "created", Currency: p.Currency, Count: 1, Amount: p.Amount}})
+	case err != nil:
+		return nil, fmt.Errorf("cannot look up payment %s: %w", pid, err)
+	case p.Status != StatusPending || p.ProviderPaymentID != "":
+		// Resumed after the provider already answered: nothing to redo.
+		return p, nil
+	}
+
+	res, perr := prov.Create(ctx, ProviderRequest{
+		PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency, Description: p.Description,
+		Metadata: p.Metadata, PaymentMethod: req.PaymentMethod, ReturnURL: req.ReturnURL,
+	})
+	from := p.Status
+	stored := p.Version
+	now := s.now()
+	if perr != nil {
+		var pe *ProviderError
+		if errors.As(perr, &pe) && pe.Kind != ProviderRetriable {
+			if err := transition(p, StatusFailed, "failed", pe.Reason, now); err != nil {
+				return nil, err
+			}
+		} else {
+			// Unknown outcome: stay pending; the reconciler asks again.
+			s.log.Warn("provider outcome unknown; payment left pending", "payment_id", p.ID, "provider", p.Provider, "err", perr)
+			p.UpdatedAt = now
+			p.Events = append(p.Events, Event{Type: "provider_unreachable", At: now, Reason: "provider did not answer; will reconcile"})
+		}
+	} else {
+		p.ProviderPaymentID = res.ProviderPaymentID
+		p.NextAction = res.NextAction
+		if res.Status != StatusPending {
+			evt := string(res.Status)
+			if err := transition(p, res.Status, evt, res.FailureReason, now); err != nil {
+				return nil, err
+			}
+		} else {
+			p.UpdatedAt = now
+		}
+	}
+	if err := s.store.UpdatePayment(ctx, p, stored); err != nil {
+		return nil, fmt.Errorf("cannot store provider outcome of %s: %w", p.ID, err)
+	}
+	if p.Status != from {
+		s.addStats(ctx, []StatIncrement{{Bucket: now, Kind: string(p.Status), Currency: p.Currency, Count: 1, Amount: p.Amount}})
+	}
+	s.changed(ctx, Change{Event: "payment.created", Payment: p})
+	return p, nil
+}
+
+func (s *Service) addStats(ctx context.Context, incs []StatIncrement) {
+	for i := range incs {
+		incs[i].Bucket = incs[i].Bucket.Truncate(time.Minute)
+	}
+	if err := s.store.AddPaymentStats(ctx, incs); err != nil {
+		// Roll-ups feed charts, not money: a lost increment is logged, the
+		// payment itself is already durable.
+		s.log.Error("cannot add payment roll-up", "err", err)
+	}
+}
+
+// changed refreshes the cache and tells observers. Cache failures only
+// degrade reads, which fall back to the store.
+func (s *Service) changed(ctx context.Context, c Change) {
+	if s.cache != nil {
+		if b, err := MarshalStored(c.Payment); err == nil {
+			if err := s.cache.Set(ctx, cacheKey(c.Payment.ID), b, s.opt.RecentTTL); err != nil {
+				s.log.Warn("cannot cache payment", "payment_id", c.Payment.ID, "err", err)
+			} else if c.Event == "payment.created" {
+				if err := s.cache.ListPush(ctx, recentKey, []byte(c.Payment.ID), s.opt.RecentSize, s.opt.RecentTTL); err != nil {
+					s.log.Warn("cannot push recent payment", "payment_id", c.Payment.ID, "err", err)
+				}
+			}
+		}
+	}
+	for _, o := range s.observers {
+		o.PaymentChanged(ctx, c)
+	}
+}
+
+const recentKey = "payments:recent"
+
+func cacheKey(id string) string { return "payment:" + id }
+
+// Get returns one payment.
+func (s *Service) Get(ctx context.Context, id string) (*Payment, error) {
+	return s.store.GetPayment(ctx, id)
+}
+
+// Recent returns up to n recent payments, newest first, from the cache when
+// it can and from the store for whatever the cache lacks.
+func (s *Service) Recent(ctx context.Context, n int) ([]*Payment, string, error) {
+	if n <= 0 || n > s.opt.RecentSize {
+		n = s.opt.RecentSize
+	}
+	if s.cache != nil {
+		ps, err := s.recentFromCache(ctx, n)
+		if err == nil && ps != nil {
+			return ps, "cache", nil
+		}
+		if err != nil {
+			s.log.Warn("recent payments: cache unavailable, reading the store", "err", err)
+		}
+	}
+	ps, _, err := s.store.ListPayments(ctx, ListFilter{Limit: n})
+	if err != nil {
+		return nil, "", err
+	}
+	if s.cache != nil && len(ps) > 0 {
+		s.refill(ctx, ps)
+	}
+	return ps, "store", nil
+}
+
+func (s *Service) recentFromCache(ctx context.Context, n int) ([]*Payment, error) {
+	ids, err := s.cache.ListRange(ctx, recentKey, n)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	keys := make([]string, len(ids))
+	for i, b := range ids {
+		keys[i] = cacheKey(string(b))
+	}
+	vals, err := s.cache.MGet(ctx, keys...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Payment, 0, len(ids))
+	for i, v := range vals {
+		var p *Payment
+		if v != nil {
+			p, err = UnmarshalStored(v)
+		}
+		if v == nil || err != nil {
+			// Evicted snapshot: the store is the truth.
+			p, err = s.store.GetPayment(ctx, string(ids[i]))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	return out, nil
+}
+
+// refill puts store results back in the cache after a cold start.
+func (s *Service) refill(ctx context.Context, ps []*Payment) {
+	for i := len(ps) - 1; i >= 0; i-- {
+		b, err := MarshalStored(ps[i])
+		if err != nil {
+			continue
+		}
+		if s.cache.Set(ctx, cacheKey(ps[i].ID), b, s.opt.RecentTTL) != nil ||
+			s.cache.ListPush(ctx, recentKey, []byte(ps[i].ID), s.opt.RecentSize, s.opt.RecentTTL) != nil {
+			return
+		}
+	}
+}
+
+// List returns a page of payments matching f.
+func (s *Service) List(ctx context.Context, f ListFilter) ([]*Payment, bool, error) {
+	if f.Limit <= 0 {
+		f.Limit = 20
+	}
+	if f.Limit > 100 {
+		f.Limit = 100
+	}
+	return s.store.ListPayments(ctx, f)
+}
+
+// RefundRequest is the body of POST /payments/{id}/refund; Amount 0 means
+// whatever is not yet refunded.
+type RefundRequest struct {
+	Amount int64  `json:"amount,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Refund gives back part or all of a succeeded payment. With a key, a
+// retried refund is answered from the first one and refunds once.
+func (s *Service) Refund(ctx context.Context, principal, key, pid string, req RefundRequest) (int, []byte, error) {
+	if req.Amount < 0 {
+		return 0, nil, &InvalidError{Field: "amount", Reason: "must be a positive integer number of minor units"}
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.OperationTimeout)
+	defer cancel()
+	run := func(ctx context.Context, refundID string) (int, []byte, error) {
+		p, err := s.refund(ctx, pid, refundID, req)
+		if err != nil {
+			return 0, nil, err
+		}
+		return 200, Render(p), nil
+	}
+	if key == "" {
+		return run(ctx, id.New("re"))
+	}
+	return s.idempotent(ctx, "payments.refund:"+principal+":"+pid+":"+key, hashOf(req), id.New("re"), run)
+}
+
+func (s *Service) refund(ctx context.Context, pid, refundID string, req RefundRequest) (*Payment, error) {
+	p, err := s.store.GetPayment(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	amount := req.Amount
+	if amount == 0 {
+		amount = p.Amount - p.AmountRefunded
+	}
+	reason := req.Reason
+	if reason == "" {
+		reason = "requested_by_customer"
+	}
+	// Check before asking the provider, so an illegal refund never leaves Paymon.
+	if err := applyRefund(p.Clone(), amount, reason, s.now()); err != nil {
+		return nil, err
+	}
+	prov, ok := s.providers[p.Provider]
+	if !ok {
+		return nil, &InvalidError{Field: "provider", Reason: fmt.Sprintf("provider %q of this payment is not configured", p.Provider)}
+	}
+	if err := prov.Refund(ctx, p, amount, refundID); err != nil {
+		var pe *ProviderError
+		if errors.As(err, &pe) && (pe.Kind == ProviderDeclined || pe.Kind == ProviderInvalid) {
+			return nil, &InvalidError{Field: "amount", Reason: "provider refused the refund: " + pe.Reason}
+		}
+		return nil, fmt.Errorf("cannot refund %s at %s: %w", pid, p.Provider, err)
+	}
+	return s.update(ctx, pid, func(p *Payment) error {
+		return applyRefund(p, amount, reason, s.now())
+	}, amount)
+}
+
+// update applies fn to the stored payment with optimistic concurrency,
+// re-reading on conflict, then announces the change.
+func (s *Service) update(ctx context.Context, pid string, fn func(*Payment) error, refunded int64) (*Payment, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := s.store.GetPayment(ctx, pid)
+		if err != nil {
+			return nil, err
+		}
+		from := p.Status
+		version := p.Version
+		if err := fn(p); err != nil {
+			return nil, err
+		}
+		err = s.store.UpdatePayment(ctx, p, version)
+		if errors.Is(err, ErrVersionConflict) && attempt < 10 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot store payment %s: %w", pid, err)
+		}
+		var incs []StatIncrement
+		if p.Status != from {
+			incs = append(incs, StatIncrement{Bucket: p.UpdatedAt, Kind: string(p.Status), Currency: p.Currency, Count: 1, Amount: p.Amount})
+		}
+		if refunded > 0 {
+			incs = append(incs, StatIncrement{Bucket: p.UpdatedAt, Kind: "refund", Currency: p.Currency, Count: 1, Amount: refunded})
+		}
+		if len(incs) > 0 {
+			s.addStats(ctx, incs)
+		}
+		s.changed(ctx, Change{Event: "payment.updated", Payment: p, From: from, Refunded: refunded})
+		return p, nil
+	}
+}
+
+// Cancel stops a pending payment.
+func (s *Service) Cancel(ctx context.Context, pid, reason string) (*Payment, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.OperationTimeout)
+	defer cancel()
+	p, err := s.store.GetPayment(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	if !CanTransition(p.Status, StatusCanceled) {
+		return nil, &TransitionError{ID: p.ID, From: p.Status, To: StatusCanceled}
+	}
+	if reason == "" {
+		reason = "requested_by_customer"
+	}
+	if prov, ok := s.providers[p.Provider]; ok && p.ProviderPaymentID != "" {
+		if err := prov.Cancel(ctx, p); err != nil {
+			var pe *ProviderError
+			if errors.As(err, &pe) && (pe.Kind == ProviderDeclined || pe.Kind == ProviderInvalid) {
+				return nil, &TransitionError{ID: p.ID, From: p.Status, To: StatusCanceled}
+			}
+			return nil, fmt.Errorf("cannot cancel %s at %s: %w", pid, p.Provider, err)
+		}
+	}
+	return s.update(ctx, pid, func(p *Payment) error {
+		return transition(p, StatusCanceled, "canceled", reason, s.now())
+	}, 0)
+}
+
+// ApplyProviderResult settles a payment from a provider's word (a webhook or
+// the reconciler). Repeating the same outcome is a no-op; a contradiction
+// of a final status is refused with a TransitionError.
+func (s *Service) ApplyProviderResult(ctx context.Context, pid string, res ProviderResult, source string) (*Payment, error) {
+	p, err := s.update(ctx, pid, func(p *Payment) error {
+		if res.Status == p.Status || res.Status == StatusPending {
+			return errNoChange
+		}
+		if p.ProviderPaymentID == "" && res.ProviderPaymentID != "" {
+			p.ProviderPaymentID = res.ProviderPaymentID
+		}
+		reason := res.FailureReason
+		if reason == "" {
+			reason = source
+		}
+		return transition(p, res.Status, string(res.Status), reason, s.now())
+	}, 0)
+	if errors.Is(err, errNoChange) {
+		p, err = s.store.GetPayment(ctx, pid)
+	}
+	return p, err
+}
+
+var errNoChange = errors.New("no change")
+
+// PaymentByProviderID finds a payment from a provider's id for webhooks.
+func (s *Service) PaymentByProviderID(ctx context.Context, provider, ppid string) (*Payment, error) {
+	return s.store.GetPaymentByProviderID(ctx, provider, ppid)
+}
+
+// Stats returns the payment roll-ups between from and to.
+func (s *Service) Stats(ctx context.Context, from, to time.Time) ([]StatIncrement, error) {
+	return s.store.PaymentStats(ctx, from, to)
+}

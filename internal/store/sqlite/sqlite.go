@@ -1,0 +1,319 @@
+// Package sqlite is the embedded default store: one SQLite file in WAL mode
+// with synchronous=FULL, so a nil error from a write means the write is on
+// disk. All writes go through one goroutine that commits concurrent writers
+// together (group commit): one fsync serves a whole batch.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paymon/paymon/internal/dependency"
+	"github.com/paymon/paymon/internal/metrics"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is an open Paymon database. It implements payment.Store, auth.Store
+// and logbook.Store.
+type DB struct {
+	read  *sql.DB
+	write *sql.DB
+	ops   chan *op
+	done  chan struct{}
+	wg    sync.WaitGroup
+
+	closeOnce sync.Once
+	mu        sync.RWMutex
+	closed    bool
+}
+
+type op struct {
+	name string
+	fn   func(*sql.Tx) error
+	err  chan error
+}
+
+const maxBatch = 512
+
+// Open opens or creates the database file at path and migrates it.
+func Open(path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create data dir: %w", err)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	if err := migrate(w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("cannot open %s for reading: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	db := &DB{read: r, write: w, ops: make(chan *op, 4096), done: make(chan struct{})}
+	db.wg.Add(1)
+	go db.writer()
+	return db, nil
+}
+
+// Close waits for queued writes, then closes the file.
+func (db *DB) Close() error {
+	var err error
+	db.closeOnce.Do(func() {
+		db.mu.Lock()
+		db.closed = true
+		db.mu.Unlock()
+		close(db.done)
+		db.wg.Wait()
+		err = errors.Join(db.read.Close(), db.write.Close())
+	})
+	return err
+}
+
+// Ping checks that the file still answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return dependency.Unavailable("sqlite", err)
+	}
+	return nil
+}
+
+var errClosed = dependency.Unavailable("sqlite", errors.New("database closed"))
+
+// exec queues fn to run inside the next group-commit transaction and waits
+// until that transaction is committed.
+func (db *DB) exec(ctx context.Context, name string, fn func(*sql.Tx) error) error {
+	start := time.Now()
+	o := &op{name: name, fn: fn, err: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case db.ops <- o:
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	db.mu.RUnlock()
+	// Once queued the write will happen; wait for it even if ctx ends so the
+	// caller never reports failure for a write that is committed.
+	err := <-o.err
+	observe(name, start, err)
+	return err
+}
+
+func observe(name string, start time.Time, err error) {
+	metrics.StoreOperationDuration.WithLabelValues("sqlite", name).Observe(time.Since(start).Seconds())
+	if err != nil && !isDomainErr(err) {
+		metrics.StoreErrors.WithLabelValues("sqlite", name).Inc()
+	}
+}
+
+func (db *DB) writer() {
+	defer db.wg.Done()
+	batch := make([]*op, 0, maxBatch)
+	for {
+		select {
+		case o := <-db.ops:
+			batch = append(batch[:0], o)
+		case <-db.done:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case o := <-db.ops:
+					db.commit([]*op{o})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-db.ops:
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+func (db *DB) commit(batch []*op) {
+	metrics.StoreBatchSize.Observe(float64(len(batch)))
+	tx, err := db.write.Begin()
+	if err != nil {
+		fail(batch, dependency.Unavailable("sqlite", err))
+		return
+	}
+	errs := make([]error, len(batch))
+	for i, o := range batch {
+		if len(batch) == 1 {
+			errs[i] = o.fn(tx)
+			continue
+		}
+		if _, err := tx.Exec("SAVEPOINT op"); err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = o.fn(tx)
+		if errs[i] != nil {
+			if _, err := tx.Exec("ROLLBACK TO op"); err != nil {
+				errs[i] = errors.Join(errs[i], err)
+			}
+		}
+		if _, err := tx.Exec("RELEASE op"); err != nil && errs[i] == nil {
+			errs[i] = err
+		}
+	}
+	if len(batch) == 1 && errs[0] != nil {
+		_ = tx.Rollback()
+		batch[0].err <- errs[0]
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		_ = tx.Rollback()
+		fail(batch, dependency.Unavailable("sqlite", fmt.Errorf("commit: %w", err)))
+		return
+	}
+	for i, o := range batch {
+		o.err <- errs[i]
+	}
+}
+
+func fail(batch []*op, err error) {
+	for _, o := range batch {
+		o.err <- err
+	}
+}
+
+func migrate(db *sql.DB) error {
+	for _, stmt := range strings.Split(schema, ";\n") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := db.Exec(stmt); err != nil {
+			return fmt.Errorf("cannot migrate: %w (in %q)", err, strings.TrimSpace(stmt))
+		}
+	}
+	return nil
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS payments (
+	id TEXT PRIMARY KEY,
+	status TEXT NOT NULL,
+	provider TEXT NOT NULL,
+	currency TEXT NOT NULL,
+	provider_payment_id TEXT NOT NULL DEFAULT '',
+	created_at INTEGER NOT NULL,
+	version INTEGER NOT NULL,
+	doc BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS payments_status ON payments(status, id);
+CREATE INDEX IF NOT EXISTS payments_provider ON payments(provider, id);
+CREATE INDEX IF NOT EXISTS payments_currency ON payments(currency, id);
+CREATE INDEX IF NOT EXISTS payments_created ON payments(created_at);
+CREATE INDEX IF NOT EXISTS payments_pending ON payments(status, created_at) WHERE status = 'pending';
+CREATE UNIQUE INDEX IF NOT EXISTS payments_provider_pid ON payments(provider, provider_payment_id) WHERE provider_payment_id != '';
+CREATE TABLE IF NOT EXISTS idempotency (
+	key TEXT PRIMARY KEY,
+	request_hash TEXT NOT NULL,
+	payment_id TEXT NOT NULL,
+	status INTEGER NOT NULL DEFAULT 0,
+	body BLOB,
+	locked_until INTEGER NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_expires ON idempotency(expires_at);
+CREATE TABLE IF NOT EXISTS webhook_events (
+	provider TEXT NOT NULL,
+	event_id TEXT NOT NULL,
+	received_at INTEGER NOT NULL,
+	PRIMARY KEY (provider, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS payment_stats (
+	bucket INTEGER NOT NULL,
+	kind TEXT NOT NULL,
+	currency TEXT NOT NULL,
+	count INTEGER NOT NULL,
+	amount INTEGER NOT NULL,
+	PRIMARY KEY (bucket, kind, currency)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+	id TEXT PRIMARY KEY,
+	email TEXT NOT NULL UNIQUE,
+	password_hash TEXT NOT NULL,
+	role TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+	hash TEXT PRIMARY KEY,
+	family TEXT NOT NULL,
+	user_id TEXT NOT NULL,
+	used INTEGER NOT NULL DEFAULT 0,
+	revoked INTEGER NOT NULL DEFAULT 0,
+	expires_at INTEGER NOT NULL,
+	created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens(family);
+CREATE INDEX IF NOT EXISTS refresh_tokens_expires ON refresh_tokens(expires_at);
+CREATE TABLE IF NOT EXISTS api_keys (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	prefix TEXT NOT NULL,
+	hash TEXT NOT NULL UNIQUE,
+	role TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	revoked_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS settings (
+	name TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+) WITHOUT ROWID;
+`
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
