@@ -212,8 +212,12 @@ func fail(batch []*op, err error) {
 	}
 }
 
+// schemas lists every table definition; each domain's file adds its own
+// in init, so adding a domain never edits another domain's schema.
+var schemas = []string{schema}
+
 func migrate(db *sql.DB) error {
-	for _, stmt := range strings.Split(schema, ";\n") {
+	for _, stmt := range strings.Split(strings.Join(schemas, ";\n"), ";\n") {
 		if strings.TrimSpace(stmt) == "" {
 			continue
 		}
