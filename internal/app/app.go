@@ -1,0 +1,158 @@
+// Package app wires Paymon's components from a Config: the store, cache,
+// services, background jobs and the HTTP handler. `paymon serve` and the
+// end-to-end tests build the very same App.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/paymon/paymon/internal/auth"
+	"github.com/paymon/paymon/internal/cache"
+	"github.com/paymon/paymon/internal/config"
+	"github.com/paymon/paymon/internal/httpapi"
+	"github.com/paymon/paymon/internal/metrics"
+	"github.com/paymon/paymon/internal/payment"
+	"github.com/paymon/paymon/internal/payment/provider/simulator"
+	"github.com/paymon/paymon/internal/store/sqlite"
+	"github.com/paymon/paymon/web"
+)
+
+// App is everything serve starts, so tests and shutdown see one object.
+type App struct {
+	version  string
+	cfg      *config.Config
+	log      *slog.Logger
+	closers  []func() error
+	Payments *payment.Service
+	Auth     *auth.Service
+	Handler  http.Handler
+}
+
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// New wires every component from the configuration.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io.Writer, version string) (*App, error) {
+	a := &App{cfg: cfg, log: logger, version: version}
+	fail := func(err error) (*App, error) {
+		_ = a.Close()
+		return nil, err
+	}
+	db, err := sqlite.Open(filepath.Join(cfg.DataDir, "paymon.db"))
+	if err != nil {
+		return fail(err)
+	}
+	a.closers = append(a.closers, db.Close)
+	mem := cache.NewMemory(100_000)
+	a.closers = append(a.closers, mem.Close)
+
+	a.Auth, err = auth.NewService(ctx, db, cfg.JWTSecret, auth.Options{})
+	if err != nil {
+		return fail(err)
+	}
+	if err := a.ensureAdmin(ctx, stdout); err != nil {
+		return fail(err)
+	}
+
+	providers := []payment.Provider{simulator.New(simulator.Options{FailureRate: cfg.SimulatorFailureRate})}
+	a.Payments, err = payment.NewService(db, mem, providers, payment.Options{DefaultProvider: cfg.Provider, Logger: logger})
+	if err != nil {
+		return fail(err)
+	}
+	a.Payments.Observe(metricsObserver{})
+
+	a.Handler = httpapi.New(httpapi.Deps{
+		Payments: a.Payments, Auth: a.Auth, Limiter: mem,
+		Checks:       map[string]func(context.Context) error{"store": db.Ping, "cache": mem.Ping},
+		Logger:       logger,
+		AccessLog:    cfg.LogLevel <= slog.LevelDebug,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Version:      version,
+		UI:           web.Handler(),
+	})
+	return a, nil
+}
+
+// ensureAdmin creates the first admin on an empty store and tells the
+// person at the terminal how to log in.
+func (a *App) ensureAdmin(ctx context.Context, stdout io.Writer) error {
+	created, pw, err := a.Auth.EnsureAdmin(ctx, a.cfg.AdminEmail, a.cfg.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("cannot create the first admin: %w", err)
+	}
+	pwFile := filepath.Join(a.cfg.DataDir, "initial-admin-password")
+	switch {
+	case created && a.cfg.AdminPassword == "":
+		fmt.Fprintf(stdout, "First admin created: %s / %s (shown once; also in %s, delete it once you have changed it)\n", a.cfg.AdminEmail, pw, pwFile)
+		if a.cfg.MongoURI == "" {
+			if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+				a.log.Warn("cannot keep the initial admin password", "err", err)
+			}
+		}
+	case created:
+		fmt.Fprintf(stdout, "First admin created: %s (password from PAYMON_ADMIN_PASSWORD)\n", a.cfg.AdminEmail)
+	default:
+		if b, err := os.ReadFile(pwFile); err == nil && a.cfg.MongoURI == "" {
+			fmt.Fprintf(stdout, "Log in as %s / %s (from %s)\n", a.cfg.AdminEmail, strings.TrimSpace(string(b)), pwFile)
+		} else {
+			fmt.Fprintf(stdout, "Log in as an existing user (first admin: %s)\n", a.cfg.AdminEmail)
+		}
+	}
+	return nil
+}
+
+// background runs the periodic jobs: reconciliation of pending payments and
+// sweeps of expired idempotency keys and refresh tokens.
+func (a *App) Background(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		reconcile := time.NewTicker(30 * time.Second)
+		sweep := time.NewTicker(10 * time.Minute)
+		defer reconcile.Stop()
+		defer sweep.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-reconcile.C:
+				res, err := a.Payments.Reconcile(ctx, time.Minute, a.cfg.PendingTimeout, 500)
+				if err != nil {
+					a.log.Warn("reconcile", "err", err)
+					continue
+				}
+				metrics.PaymentsPending.Reset()
+				for p, n := range res.PendingByProvider {
+					metrics.PaymentsPending.WithLabelValues(p).Set(float64(n))
+				}
+				if res.Settled+res.Expired > 0 {
+					a.log.Info("reconciled pending payments", "checked", res.Checked, "settled", res.Settled, "expired", res.Expired)
+				}
+			case <-sweep.C:
+				if n, err := a.Payments.Sweep(ctx); err != nil {
+					a.log.Warn("idempotency sweep", "err", err)
+				} else if n > 0 {
+					a.log.Debug("idempotency sweep", "deleted", n)
+				}
+				if _, err := a.Auth.Sweep(ctx); err != nil {
+					a.log.Warn("refresh token sweep", "err", err)
+				}
+			}
+		}
+	}()
+	return done
+}
