@@ -1,0 +1,106 @@
+/** Response shapes from /work/shared/DESIGN.md ("Response shapes the clients rely on"). */
+
+export type PaymentStatus = 'pending' | 'succeeded' | 'failed' | 'canceled' | 'refunded';
+export const PAYMENT_STATUSES: PaymentStatus[] = ['pending', 'succeeded', 'failed', 'canceled', 'refunded'];
+export const PROVIDERS = ['simulator', 'stripe', 'paypal'] as const;
+export const SIMULATE_OUTCOMES = ['succeed', 'fail', 'pending', 'decline_insufficient_funds'] as const;
+
+export interface PaymentEvent {
+  type: string;
+  at: string;
+  reason?: string | null;
+}
+
+export interface Payment {
+  id: string;
+  amount: number;
+  currency: string;
+  status: PaymentStatus | string;
+  provider: string;
+  provider_payment_id?: string | null;
+  next_action?: { type: string; client_secret?: string; url?: string } | null;
+  description?: string | null;
+  metadata?: Record<string, string> | null;
+  amount_refunded: number;
+  failure_reason?: string | null;
+  created_at: string;
+  updated_at: string;
+  events?: PaymentEvent[];
+}
+
+export interface ListResponse<T> {
+  data: T[];
+  has_more: boolean;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+export const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error', 'fatal'];
+
+export interface LogEntry {
+  id: string;
+  time: string;
+  level: LogLevel | string;
+  service: string;
+  message: string;
+  attributes?: Record<string, unknown> | null;
+  trace_id?: string | null;
+  payment_id?: string | null;
+}
+
+export interface LogStats {
+  from: string;
+  to: string;
+  step: string;
+  total: number;
+  by_level: Partial<Record<string, number>>;
+  by_service: Record<string, number>;
+  error_rate: number;
+  series: { time: string; by_level: Record<string, number> }[];
+  top_messages: { message: string; count: number }[];
+}
+
+export interface Alert {
+  id: string;
+  rule: string;
+  severity: string;
+  state: 'firing' | 'resolved' | string;
+  summary: string;
+  labels?: Record<string, string> | null;
+  started_at: string;
+  resolved_at?: string | null;
+}
+
+export interface Overview {
+  from: string;
+  to: string;
+  step: string;
+  payments: {
+    total: number;
+    by_status: Partial<Record<string, number>>;
+    success_rate: number;
+    volume: Record<string, number>;
+    series: { time: string; by_status: Record<string, number>; amount_by_currency: Record<string, number> }[];
+  };
+  api_latency_p99_seconds: number | null;
+  alerts_firing: number;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token: string;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: unknown; request_id?: string };
+}
+
+export type Role = 'admin' | 'operator' | 'viewer' | 'ingest';
+
+export interface Claims {
+  sub: string;
+  email?: string;
+  role?: Role | string;
+  exp?: number;
+}
