@@ -99,6 +99,14 @@ type Provider interface {
 	Cancel(ctx context.Context, p *Payment) error
 }
 
+// Confirmer is a Provider that can finish a payment the customer has
+// approved: Stripe confirms the intent with a payment method, PayPal
+// captures the approved order. It is optional so that test doubles of
+// Provider stay small; the webhook path uses it when a provider has it.
+type Confirmer interface {
+	Confirm(ctx context.Context, p *Payment, paymentMethod string) (ProviderResult, error)
+}
+
 // ProviderRequest is what a provider needs to start a payment. PaymentID is
 // Paymon's id; providers use it as their idempotency key so a retried
 // create never charges twice.

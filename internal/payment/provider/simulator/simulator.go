@@ -109,3 +109,18 @@ func (*Provider) Refund(_ context.Context, p *payment.Payment, _ int64, _ string
 
 // Cancel implements payment.Provider.
 func (*Provider) Cancel(context.Context, *payment.Payment) error { return nil }
+
+// Confirm implements payment.Confirmer: the customer finished at the
+// simulated bank, so the payment settles to metadata.simulate_settle
+// (succeed by default, or fail) without waiting for SettleAfter.
+func (*Provider) Confirm(_ context.Context, p *payment.Payment, _ string) (payment.ProviderResult, error) {
+	res := payment.ProviderResult{ProviderPaymentID: providerID(p.ID), Status: p.Status}
+	if p.Status != payment.StatusPending {
+		return res, nil
+	}
+	if p.Metadata["simulate_settle"] == Fail {
+		return res, &payment.ProviderError{Kind: payment.ProviderDeclined, Reason: "card_declined"}
+	}
+	res.Status = payment.StatusSucceeded
+	return res, nil
+}
