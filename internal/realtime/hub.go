@@ -1,0 +1,412 @@
+package realtime
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/paymon/paymon/internal/id"
+	"github.com/paymon/paymon/internal/metrics"
+)
+
+// DefaultChannel is the bus channel every instance's hub listens on.
+const DefaultChannel = "paymon:stream"
+
+// Options tune a Hub; zero values take the defaults.
+type Options struct {
+	// QueueSize bounds each subscriber's queue of undelivered events; a
+	// subscriber whose queue is full is dropped as too slow (256).
+	QueueSize int
+	// ReplaySize is how many events each topic keeps for `since` (1000).
+	ReplaySize int
+	// Channel is the bus channel (DefaultChannel).
+	Channel string
+	Logger  *slog.Logger
+}
+
+// Why a subscriber ended; the transport picks its close code from these.
+var (
+	ErrSlow     = errors.New("too slow: send queue full")
+	ErrShutdown = errors.New("server shutting down")
+	ErrClosed   = errors.New("subscriber closed")
+	ErrBadSince = errors.New("since is not an event id")
+)
+
+// Hub keeps this instance's subscribers and replay buffers and feeds them
+// from the bus. One mutex guards all topics: delivery is a few map reads
+// and non-blocking channel sends, and one lock gives a single arrival
+// order (seq) across topics, which makes `since` exact even for a client
+// that follows several topics at once.
+type Hub struct {
+	bus     Bus
+	opt     Options
+	log     *slog.Logger
+	unsub   func()
+	mu      sync.Mutex
+	closed  bool
+	seq     uint64
+	topics  [3]*topicState
+	byID    map[string]*Event // every event still in a replay buffer
+	subs    map[*Subscriber]struct{}
+	clients sync.WaitGroup // one per live Subscriber, until Close
+}
+
+type topicState struct {
+	ring    []*Event // circular, len == cap == ReplaySize once full
+	start   int      // index of the oldest event once full
+	evicted uint64   // seq of the newest event pushed out of ring (0: none yet)
+	subs    map[*Subscriber]subscription
+}
+
+type subscription struct {
+	filter Filter
+	gen    uint64
+}
+
+// NewHub subscribes to the bus and returns a running hub.
+func NewHub(ctx context.Context, bus Bus, opt Options) (*Hub, error) {
+	if opt.QueueSize <= 0 {
+		opt.QueueSize = 256
+	}
+	if opt.ReplaySize <= 0 {
+		opt.ReplaySize = 1000
+	}
+	if opt.Channel == "" {
+		opt.Channel = DefaultChannel
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	h := &Hub{bus: bus, opt: opt, log: opt.Logger, byID: map[string]*Event{}, subs: map[*Subscriber]struct{}{}}
+	for i := range h.topics {
+		h.topics[i] = &topicState{subs: map[*Subscriber]subscription{}}
+	}
+	unsub, err := bus.Subscribe(ctx, opt.Channel, h.receive)
+	if err != nil {
+		return nil, fmt.Errorf("cannot subscribe to the event bus: %w", err)
+	}
+	h.unsub = unsub
+	return h, nil
+}
+
+// Publish sends one event to every instance. data is JSON-encoded unless
+// it is already a json.RawMessage or []byte.
+func (h *Hub) Publish(ctx context.Context, topic Topic, typ string, data any, attrs Attrs) error {
+	if topicIndex(topic) < 0 {
+		return fmt.Errorf("cannot publish: unknown topic %q", topic)
+	}
+	var raw json.RawMessage
+	switch d := data.(type) {
+	case json.RawMessage:
+		raw = d
+	case []byte:
+		raw = d
+	default:
+		b, err := json.Marshal(data)
+		if err != nil {
+			return fmt.Errorf("cannot encode %s event: %w", typ, err)
+		}
+		raw = b
+	}
+	msg, err := json.Marshal(Event{ID: id.New("evt"), Topic: topic, Type: typ, Data: raw, Attrs: attrs})
+	if err != nil {
+		return fmt.Errorf("cannot encode %s event: %w", typ, err)
+	}
+	if err := h.bus.Publish(ctx, h.opt.Channel, msg); err != nil {
+		return fmt.Errorf("cannot publish %s event: %w", typ, err)
+	}
+	metrics.StreamPublished.WithLabelValues(string(topic)).Inc()
+	return nil
+}
+
+// receive is the bus handler: it stores the event for replay and offers
+// it to each matching subscriber without ever blocking.
+func (h *Hub) receive(msg []byte) {
+	ev := new(Event)
+	if err := json.Unmarshal(msg, ev); err != nil {
+		h.log.Warn("dropping undecodable stream event", "err", err)
+		return
+	}
+	ti := topicIndex(ev.Topic)
+	if ti < 0 || !ValidEventID(ev.ID) {
+		h.log.Warn("dropping stream event with unknown topic or bad id", "topic", ev.Topic, "id", ev.ID)
+		return
+	}
+	if err := ev.encodeFrame(); err != nil {
+		h.log.Warn("dropping stream event", "err", err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	if _, dup := h.byID[ev.ID]; dup {
+		return // a bus that delivers twice must not make clients see twice
+	}
+	h.seq++
+	ev.seq = h.seq
+	t := h.topics[ti]
+	if len(t.ring) < h.opt.ReplaySize {
+		t.ring = append(t.ring, ev)
+	} else {
+		old := t.ring[t.start]
+		delete(h.byID, old.ID)
+		t.evicted = old.seq
+		t.ring[t.start] = ev
+		t.start = (t.start + 1) % len(t.ring)
+	}
+	h.byID[ev.ID] = ev
+	for s, sub := range t.subs {
+		if !sub.filter.Match(ev) {
+			continue
+		}
+		select {
+		case s.queue <- Delivery{Event: ev, gen: sub.gen}:
+		default:
+			h.dropLocked(s, ErrSlow)
+		}
+	}
+}
+
+// dropLocked ends s and takes it off every topic; h.mu is held.
+func (h *Hub) dropLocked(s *Subscriber, why error) {
+	for _, t := range h.topics {
+		delete(t.subs, s)
+	}
+	s.end(why)
+}
+
+// NewSubscriber registers a client with no topics yet. Its owner must
+// call Close when done, whatever happened.
+func (h *Hub) NewSubscriber() (*Subscriber, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrShutdown
+	}
+	s := &Subscriber{hub: h, queue: make(chan Delivery, h.opt.QueueSize), done: make(chan struct{})}
+	h.subs[s] = struct{}{}
+	h.clients.Add(1)
+	return s, nil
+}
+
+// Shutdown ends every subscriber with ErrShutdown, refuses new ones, and
+// waits until their owners have closed them (so transports have sent
+// their goodbye) or ctx ends. Then it leaves the bus.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		for s := range h.subs {
+			h.dropLocked(s, ErrShutdown)
+		}
+	}
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.clients.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("cannot wait for stream clients to close: %w", ctx.Err())
+	}
+	if h.unsub != nil {
+		h.unsub()
+	}
+	return err
+}
+
+// Replay is what Subscribe found in the buffer for `since`.
+type Replay struct {
+	Events []*Event
+	// Gap is true when since was no longer (or never) in the buffer, so
+	// events may have been missed; Events then holds what is buffered
+	// after since by id order.
+	Gap bool
+}
+
+// Delivery is one queued event, tagged with the subscription it was
+// queued for so that events queued before an unsubscribe or a filter
+// change are recognised and skipped (see Subscriber.Current).
+type Delivery struct {
+	Event *Event
+	gen   uint64
+}
+
+// Subscriber is one client: a bounded queue shared by its topics.
+// Subscribe, Unsubscribe and Current are meant for the one goroutine that
+// drains Queue.
+type Subscriber struct {
+	hub   *Hub
+	queue chan Delivery
+	cur   [3]atomic.Uint64 // live generation per topic; 0 = not subscribed
+	gen   uint64
+	done  chan struct{}
+	once  sync.Once
+	why   error
+	close sync.Once
+}
+
+func (s *Subscriber) end(why error) {
+	s.once.Do(func() {
+		s.why = why
+		close(s.done)
+	})
+}
+
+// Queue is where live events arrive.
+func (s *Subscriber) Queue() <-chan Delivery { return s.queue }
+
+// Done is closed when the hub ends the subscriber (Err says why).
+func (s *Subscriber) Done() <-chan struct{} { return s.done }
+
+// Err is why the subscriber ended: ErrSlow, ErrShutdown or ErrClosed;
+// nil while it runs.
+func (s *Subscriber) Err() error {
+	select {
+	case <-s.done:
+		return s.why
+	default:
+		return nil
+	}
+}
+
+// Current reports whether d belongs to a subscription still in force.
+func (s *Subscriber) Current(d Delivery) bool {
+	return s.cur[topicIndex(d.Event.Topic)].Load() == d.gen
+}
+
+// Subscribe starts (or replaces, with a new filter) the subscription to
+// topic. With since, it also returns the buffered events after since
+// that pass the filter; registration and the buffer snapshot happen under
+// one lock, so the live queue holds exactly the events after the replay:
+// no gap, no duplicate.
+func (s *Subscriber) Subscribe(topic Topic, f Filter, since string) (Replay, error) {
+	ti := topicIndex(topic)
+	if ti < 0 {
+		return Replay{}, fmt.Errorf("unknown topic %q", topic)
+	}
+	if err := f.Validate(topic); err != nil {
+		return Replay{}, err
+	}
+	if since != "" && !ValidEventID(since) {
+		return Replay{}, ErrBadSince
+	}
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := s.Err(); err != nil {
+		return Replay{}, err
+	}
+	var rep Replay
+	if since != "" {
+		rep = h.replayLocked([]int{ti}, f, since)
+	}
+	s.gen++
+	h.topics[ti].subs[s] = subscription{filter: f, gen: s.gen}
+	s.cur[ti].Store(s.gen)
+	return rep, nil
+}
+
+// SubscribeAll subscribes to several topics with one filter and one
+// `since` that may name an event of any of them (SSE's Last-Event-ID).
+// Events are replayed in their arrival order across topics.
+func (s *Subscriber) SubscribeAll(topics []Topic, f Filter, since string) (Replay, error) {
+	if since != "" && !ValidEventID(since) {
+		return Replay{}, ErrBadSince
+	}
+	idx := make([]int, 0, len(topics))
+	for _, t := range topics {
+		ti := topicIndex(t)
+		if ti < 0 {
+			return Replay{}, fmt.Errorf("unknown topic %q", t)
+		}
+		idx = append(idx, ti)
+	}
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := s.Err(); err != nil {
+		return Replay{}, err
+	}
+	var rep Replay
+	if since != "" {
+		rep = h.replayLocked(idx, f, since)
+	}
+	s.gen++
+	for _, ti := range idx {
+		h.topics[ti].subs[s] = subscription{filter: f, gen: s.gen}
+		s.cur[ti].Store(s.gen)
+	}
+	return rep, nil
+}
+
+// replayLocked collects, in arrival order, the events of the given topics
+// that came after since and pass f. When since is in the buffer the cut
+// is exact (by arrival seq); otherwise it falls back to id order and
+// reports a gap. A topic that has already evicted events newer than since
+// also reports a gap.
+func (h *Hub) replayLocked(topics []int, f Filter, since string) Replay {
+	var rep Replay
+	after := func(e *Event) bool { return e.ID > since }
+	if ref, ok := h.byID[since]; ok {
+		after = func(e *Event) bool { return e.seq > ref.seq }
+		for _, ti := range topics {
+			if h.topics[ti].evicted > ref.seq {
+				rep.Gap = true
+			}
+		}
+	} else {
+		rep.Gap = true
+	}
+	for _, ti := range topics {
+		t := h.topics[ti]
+		n := len(t.ring)
+		for i := range n {
+			e := t.ring[(t.start+i)%n]
+			if after(e) && f.Match(e) {
+				rep.Events = append(rep.Events, e)
+			}
+		}
+	}
+	if len(topics) > 1 {
+		slicesSortBySeq(rep.Events)
+	}
+	return rep
+}
+
+// Unsubscribe stops topic; events already queued for it are no longer
+// Current.
+func (s *Subscriber) Unsubscribe(topic Topic) {
+	ti := topicIndex(topic)
+	if ti < 0 {
+		return
+	}
+	s.hub.mu.Lock()
+	delete(s.hub.topics[ti].subs, s)
+	s.cur[ti].Store(0)
+	s.hub.mu.Unlock()
+}
+
+// Close releases the subscriber; safe to call more than once.
+func (s *Subscriber) Close() {
+	s.close.Do(func() {
+		h := s.hub
+		h.mu.Lock()
+		h.dropLocked(s, ErrClosed)
+		delete(h.subs, s)
+		h.mu.Unlock()
+		h.clients.Done()
+	})
+}
+
+func slicesSortBySeq(evs []*Event) {
+	slices.SortFunc(evs, func(a, b *Event) int { return cmp.Compare(a.seq, b.seq) })
+}
