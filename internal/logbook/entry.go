@@ -1,0 +1,66 @@
+// Package logbook owns log entries: decoding what shippers send,
+// redaction of card numbers and secrets, batched durable ingest, search,
+// the roll-up counters statistics are read from, and retention. It
+// declares the Store and Cache it needs; adapters implement them.
+package logbook
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Level is a log severity.
+type Level string
+
+const (
+	LevelDebug Level = "debug"
+	LevelInfo  Level = "info"
+	LevelWarn  Level = "warn"
+	LevelError Level = "error"
+	LevelFatal Level = "fatal"
+)
+
+// Levels lists every level, least severe first.
+var Levels = []Level{LevelDebug, LevelInfo, LevelWarn, LevelError, LevelFatal}
+
+// Valid reports whether l is one of Levels.
+func (l Level) Valid() bool {
+	switch l {
+	case LevelDebug, LevelInfo, LevelWarn, LevelError, LevelFatal:
+		return true
+	}
+	return false
+}
+
+// Critical reports whether entries of this level are also kept in the
+// cache for the dashboard.
+func (l Level) Critical() bool { return l == LevelError || l == LevelFatal }
+
+// Entry is one stored log entry, as the API renders it.
+type Entry struct {
+	ID         string         `json:"id"`
+	Time       time.Time      `json:"time"`
+	Level      Level          `json:"level"`
+	Service    string         `json:"service"`
+	Message    string         `json:"message"`
+	Attributes map[string]any `json:"attributes"`
+	TraceID    string         `json:"trace_id"`
+	PaymentID  string         `json:"payment_id"`
+}
+
+// MarshalJSON always renders attributes as an object, never null, and the
+// time in UTC with millisecond precision (what every store keeps).
+func (e Entry) MarshalJSON() ([]byte, error) {
+	type plain Entry
+	p := plain(e)
+	if p.Attributes == nil {
+		p.Attributes = map[string]any{}
+	}
+	p.Time = p.Time.UTC().Truncate(time.Millisecond)
+	return json.Marshal(p)
+}
+
+// ErrInvalidFilter is returned for a search or stats query that cannot be
+// answered as asked.
+var ErrInvalidFilter = errors.New("invalid filter")

@@ -1,0 +1,361 @@
+package logbook
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Redaction markers. They say what was removed so a reader knows a value
+// existed without seeing it.
+const (
+	RedactedCard   = "[REDACTED:card]"
+	RedactedToken  = "[REDACTED:token]"
+	RedactedSecret = "[REDACTED:secret]"
+	Redacted       = "[REDACTED]"
+)
+
+// secretPrefixes start API keys and provider secrets that must never be
+// stored: Paymon's own API keys, Stripe secret/restricted keys and
+// webhook signing secrets.
+var secretPrefixes = []string{"pmk_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"}
+
+// sensitiveKeyParts mark an attribute (or key=value pair in a message)
+// whose value is a credential, whatever the value looks like. Keys are
+// compared lower-cased with '-', '_', '.' and spaces removed, so
+// "API-Key", "api_key" and "apiKey" all match "apikey".
+var sensitiveKeyParts = []string{"password", "passwd", "passphrase", "secret", "apikey", "token", "authorization", "cookie", "privatekey", "cvv", "cvc"}
+
+// SensitiveKey reports whether an attribute named key holds a credential.
+func SensitiveKey(key string) bool {
+	var buf [64]byte
+	n := 0
+	for i := 0; i < len(key) && n < len(buf); i++ {
+		c := key[i]
+		switch {
+		case c == '-' || c == '_' || c == '.' || c == ' ':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	k := string(buf[:n])
+	for _, p := range sensitiveKeyParts {
+		if strings.Contains(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// RedactAttributes redacts attribute values in place, recursively: values
+// under a sensitive key are replaced whole, strings are scanned like
+// messages, and JSON numbers that are card numbers are replaced.
+func RedactAttributes(m map[string]any) {
+	for k, v := range m {
+		if SensitiveKey(k) {
+			if v != nil && v != "" {
+				m[k] = Redacted
+			}
+			continue
+		}
+		m[k] = redactValue(v)
+	}
+}
+
+func redactValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return Redact(x)
+	case json.Number:
+		if isCardDigits(string(x)) {
+			return RedactedCard
+		}
+	case float64:
+		// Values built in Go (Paymon's own entries) rather than decoded.
+		if x == math.Trunc(x) && math.Abs(x) < 1e19 && isCardDigits(strconv.FormatFloat(x, 'f', -1, 64)) {
+			return RedactedCard
+		}
+	case int64:
+		if isCardDigits(formatInt(x)) {
+			return RedactedCard
+		}
+	case int:
+		if isCardDigits(formatInt(int64(x))) {
+			return RedactedCard
+		}
+	case map[string]any:
+		RedactAttributes(x)
+	case []any:
+		for i := range x {
+			x[i] = redactValue(x[i])
+		}
+	}
+	return v
+}
+
+func formatInt(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	u := uint64(n)
+	if neg {
+		u = uint64(-n)
+	}
+	for u > 0 {
+		i--
+		b[i] = byte('0' + u%10)
+		u /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+func isCardDigits(s string) bool {
+	if len(s) < 13 || len(s) > 19 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return luhn([]byte(s))
+}
+
+func luhn(digits []byte) bool {
+	sum := 0
+	double := false
+	for i := len(digits) - 1; i >= 0; i-- {
+		d := int(digits[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isAlnum(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+func isTokenChar(c byte) bool {
+	return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '='
+}
+
+// Redact returns s with card numbers, bearer/basic credentials, JWTs,
+// known secret prefixes and key=value credentials replaced. It scans s
+// once and allocates only when it finds something.
+func Redact(s string) string {
+	var b strings.Builder
+	last := 0 // s[last:i] is not yet copied into b
+	for i := 0; i < len(s); {
+		c := s[i]
+		boundary := i == 0 || !isAlnum(s[i-1])
+		if !boundary {
+			i++
+			continue
+		}
+		var end int
+		var repl string
+		switch {
+		case isDigit(c):
+			end = cardRun(s, i)
+			repl = RedactedCard
+		case c == 'B' || c == 'b':
+			end = authScheme(s, i)
+			repl = RedactedToken
+		case c == 'e':
+			end = jwt(s, i)
+			repl = RedactedToken
+		default:
+			end = secretPrefix(s, i)
+			repl = RedactedSecret
+		}
+		if end < 0 && isAlnum(c) {
+			// key=value credential ("password=…", "token: …").
+			if vs, ve := sensitivePair(s, i); ve > 0 {
+				b.WriteString(s[last:vs])
+				b.WriteString(Redacted)
+				last, i = ve, ve
+				continue
+			}
+		}
+		if end < 0 {
+			// Skip the rest of this word: matches start on a boundary.
+			i++
+			for i < len(s) && isAlnum(s[i]) {
+				i++
+			}
+			continue
+		}
+		if c == 'B' || c == 'b' {
+			// Keep the scheme word, drop the credential.
+			sp := strings.IndexByte(s[i:end], ' ')
+			b.WriteString(s[last : i+sp+1])
+		} else {
+			b.WriteString(s[last:i])
+		}
+		b.WriteString(repl)
+		last, i = end, end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// cardRun returns the end of a Luhn-valid 13–19 digit run starting at i,
+// digits optionally grouped by single spaces or dashes, or -1.
+func cardRun(s string, i int) int {
+	var digits [19]byte
+	n := 0
+	j := i
+	end := -1
+	for j < len(s) {
+		c := s[j]
+		if isDigit(c) {
+			if n == len(digits) {
+				return -1 // longer than any card number
+			}
+			digits[n] = c
+			n++
+			j++
+			end = j
+			continue
+		}
+		if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) {
+			j++
+			continue
+		}
+		break
+	}
+	if end < len(s) && isAlnum(s[end]) {
+		return -1
+	}
+	if n < 13 || !luhn(digits[:n]) {
+		return -1
+	}
+	return end
+}
+
+// authScheme matches "Bearer <token>" or "Basic <credentials>".
+func authScheme(s string, i int) int {
+	for _, scheme := range []string{"bearer ", "basic "} {
+		if len(s)-i > len(scheme) && strings.EqualFold(s[i:i+len(scheme)], scheme) {
+			j := i + len(scheme)
+			for j < len(s) && s[j] == ' ' {
+				j++
+			}
+			start := j
+			for j < len(s) && isTokenChar(s[j]) {
+				j++
+			}
+			if j-start >= 8 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// jwt matches a JSON Web Token: three base64url parts, the first "eyJ".
+func jwt(s string, i int) int {
+	if !strings.HasPrefix(s[i:], "eyJ") {
+		return -1
+	}
+	j, dots := i, 0
+	for j < len(s) && (isAlnum(s[j]) || s[j] == '-' || s[j] == '_' || s[j] == '.') {
+		if s[j] == '.' {
+			dots++
+		}
+		j++
+	}
+	if dots != 2 || j-i < 20 {
+		return -1
+	}
+	return j
+}
+
+func secretPrefix(s string, i int) int {
+	for _, p := range secretPrefixes {
+		if strings.HasPrefix(s[i:], p) {
+			j := i + len(p)
+			for j < len(s) && (isAlnum(s[j]) || s[j] == '_') {
+				j++
+			}
+			if j-i-len(p) >= 8 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// sensitivePair matches `key=value`, `key: value` or `"key":"value"` at i
+// where key is sensitive, and returns the value's bounds.
+func sensitivePair(s string, i int) (int, int) {
+	j := i
+	for j < len(s) && (isAlnum(s[j]) || s[j] == '_' || s[j] == '-') {
+		j++
+	}
+	keyEnd := j
+	if j-i < 3 {
+		return -1, -1
+	}
+	if j < len(s) && s[j] == '"' {
+		j++
+	}
+	for j < len(s) && s[j] == ' ' {
+		j++
+	}
+	// Check the delimiter before the (slower) key test: most words are
+	// not followed by '=' or ':'.
+	if j >= len(s) || (s[j] != '=' && s[j] != ':') || !SensitiveKey(s[i:keyEnd]) {
+		return -1, -1
+	}
+	j++
+	for j < len(s) && s[j] == ' ' {
+		j++
+	}
+	quoted := j < len(s) && (s[j] == '"' || s[j] == '\'')
+	var q byte
+	if quoted {
+		q = s[j]
+		j++
+	}
+	vs := j
+	if end := authScheme(s, vs); end > 0 {
+		return vs, end // "Authorization: Bearer xyz" loses the whole credential
+	}
+	for j < len(s) {
+		c := s[j]
+		if quoted && c == q || !quoted && (c == ' ' || c == '&' || c == ',' || c == ';' || c == '"' || c == '\'' || c == '\n') {
+			break
+		}
+		j++
+	}
+	if j == vs {
+		return -1, -1
+	}
+	// A value that is itself a marker was redacted earlier.
+	if strings.HasPrefix(s[vs:j], "[REDACTED") {
+		return -1, -1
+	}
+	return vs, j
+}
