@@ -1,0 +1,273 @@
+// Package authtest is the conformance suite every auth.Store adapter
+// passes.
+package authtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paymon/paymon/internal/auth"
+	"github.com/paymon/paymon/internal/id"
+)
+
+// RunStoreTests runs the suite; newStore must return an empty store that
+// the test may use alone.
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) auth.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s auth.Store)
+	}{
+		{"Users", testUsers},
+		{"RefreshTokens", testRefreshTokens},
+		{"RefreshTokenConcurrentUse", testConcurrentUse},
+		{"RefreshTokenSweep", testRefreshSweep},
+		{"APIKeys", testAPIKeys},
+		{"Secret", testSecret},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+// base is in whole milliseconds: some stores keep milliseconds only.
+var base = time.Date(2026, 3, 14, 15, 9, 26, 535_000_000, time.UTC)
+
+func testUsers(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	if n, err := s.CountUsers(ctx); err != nil || n != 0 {
+		t.Fatalf("CountUsers on an empty store = %d, %v", n, err)
+	}
+	u := auth.User{ID: id.New("usr"), Email: "ada@example.test", PasswordHash: "$argon2id$x", Role: auth.RoleAdmin, CreatedAt: base}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	dup := auth.User{ID: id.New("usr"), Email: u.Email, PasswordHash: "h", Role: auth.RoleViewer, CreatedAt: base}
+	if err := s.CreateUser(ctx, dup); !errors.Is(err, auth.ErrDuplicate) {
+		t.Fatalf("duplicate email: err = %v, want ErrDuplicate", err)
+	}
+	v := auth.User{ID: id.New("usr"), Email: "bob@example.test", PasswordHash: "h2", Role: auth.RoleViewer, CreatedAt: base.Add(time.Second)}
+	if err := s.CreateUser(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountUsers(ctx); n != 2 {
+		t.Fatalf("CountUsers = %d, want 2", n)
+	}
+	for _, get := range []func() (auth.User, error){
+		func() (auth.User, error) { return s.GetUser(ctx, u.ID) },
+		func() (auth.User, error) { return s.GetUserByEmail(ctx, u.Email) },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != u.ID || got.Email != u.Email || got.PasswordHash != u.PasswordHash || got.Role != u.Role || !got.CreatedAt.Equal(u.CreatedAt) {
+			t.Fatalf("user = %+v, want %+v", got, u)
+		}
+	}
+	if _, err := s.GetUser(ctx, "usr_missing"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("GetUser(missing): %v", err)
+	}
+	if _, err := s.GetUserByEmail(ctx, "nobody@example.test"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("GetUserByEmail(missing): %v", err)
+	}
+}
+
+func token(family string, exp time.Time) auth.RefreshToken {
+	return auth.RefreshToken{Hash: id.New("h"), Family: family, UserID: "usr_1", ExpiresAt: exp, CreatedAt: base}
+}
+
+func testRefreshTokens(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	a := token("fam_a", base.Add(time.Hour))
+	a2 := token("fam_a", base.Add(time.Hour))
+	b := token("fam_b", base.Add(time.Hour))
+	for _, tok := range []auth.RefreshToken{a, a2, b} {
+		if err := s.CreateRefreshToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.UseRefreshToken(ctx, a.Hash)
+	if err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if got.Hash != a.Hash || got.Family != a.Family || got.UserID != a.UserID || got.Used || got.Revoked ||
+		!got.ExpiresAt.Equal(a.ExpiresAt) || !got.CreatedAt.Equal(a.CreatedAt) {
+		t.Fatalf("first use returned %+v, want %+v as it was before use", got, a)
+	}
+	got, err = s.UseRefreshToken(ctx, a.Hash)
+	if !errors.Is(err, auth.ErrTokenReused) {
+		t.Fatalf("second use: err = %v, want ErrTokenReused", err)
+	}
+	if got.Family != a.Family || got.UserID != a.UserID || !got.Used {
+		t.Fatalf("reuse must return the token so its family can be revoked; got %+v", got)
+	}
+	if _, err := s.UseRefreshToken(ctx, "missing"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("unknown token: err = %v, want ErrNotFound", err)
+	}
+
+	if err := s.RevokeRefreshFamily(ctx, "fam_a"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.UseRefreshToken(ctx, a2.Hash)
+	if err != nil {
+		t.Fatalf("use of a revoked, unused token: %v", err)
+	}
+	if !got.Revoked {
+		t.Fatalf("a token of a revoked family came back with Revoked=false: %+v", got)
+	}
+	got, err = s.UseRefreshToken(ctx, b.Hash)
+	if err != nil || got.Revoked {
+		t.Fatalf("another family was touched by the revocation: %+v, %v", got, err)
+	}
+	if err := s.RevokeRefreshFamily(ctx, "fam_none"); err != nil {
+		t.Fatalf("revoking an unknown family: %v", err)
+	}
+}
+
+func testConcurrentUse(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	tok := token("fam_race", base.Add(time.Hour))
+	if err := s.CreateRefreshToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, reused := 0, 0
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UseRefreshToken(ctx, tok.Hash)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, auth.ErrTokenReused):
+				reused++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || reused != 11 {
+		t.Fatalf("concurrent uses: %d succeeded, %d reused; want 1 and 11", ok, reused)
+	}
+}
+
+func testRefreshSweep(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	old := token("f", base.Add(time.Minute))
+	edge := token("f", base.Add(time.Hour))
+	live := token("f", base.Add(2*time.Hour))
+	for _, tok := range []auth.RefreshToken{old, edge, live} {
+		if err := s.CreateRefreshToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.DeleteExpiredRefreshTokens(ctx, base.Add(time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("sweep deleted %d, %v; want 2 (expiry is inclusive)", n, err)
+	}
+	if _, err := s.UseRefreshToken(ctx, old.Hash); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("swept token: %v, want ErrNotFound", err)
+	}
+	if _, err := s.UseRefreshToken(ctx, live.Hash); err != nil {
+		t.Fatalf("live token after sweep: %v", err)
+	}
+}
+
+func testAPIKeys(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	if keys, err := s.ListAPIKeys(ctx); err != nil || len(keys) != 0 || keys == nil {
+		t.Fatalf("ListAPIKeys on an empty store = %#v, %v; want an empty slice", keys, err)
+	}
+	var made []auth.APIKey
+	for i := range 3 {
+		k := auth.APIKey{ID: id.New("key"), Name: fmt.Sprintf("shipper-%d", i), Prefix: "pmk_abcdef", Hash: fmt.Sprintf("hash-%d", i),
+			Role: auth.RoleIngest, CreatedBy: "usr_1", CreatedAt: base.Add(time.Duration(i) * time.Second)}
+		if err := s.CreateAPIKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, k)
+	}
+	dup := made[0]
+	dup.ID = id.New("key")
+	if err := s.CreateAPIKey(ctx, dup); !errors.Is(err, auth.ErrDuplicate) {
+		t.Fatalf("duplicate hash: err = %v, want ErrDuplicate", err)
+	}
+	got, err := s.GetAPIKeyByHash(ctx, "hash-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != made[1] {
+		t.Fatalf("GetAPIKeyByHash = %+v, want %+v", got, made[1])
+	}
+	if _, err := s.GetAPIKeyByHash(ctx, "nope"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("unknown hash: %v", err)
+	}
+	at := base.Add(time.Hour)
+	if err := s.RevokeAPIKey(ctx, made[1].ID, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeAPIKey(ctx, made[1].ID, at.Add(time.Hour)); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("revoking twice: err = %v, want ErrNotFound", err)
+	}
+	if err := s.RevokeAPIKey(ctx, "key_missing", at); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("revoking a missing key: err = %v, want ErrNotFound", err)
+	}
+	got, _ = s.GetAPIKeyByHash(ctx, "hash-1")
+	if !got.RevokedAt.Equal(at) {
+		t.Fatalf("RevokedAt = %v, want %v (the first revocation)", got.RevokedAt, at)
+	}
+	keys, err := s.ListAPIKeys(ctx)
+	if err != nil || len(keys) != 3 {
+		t.Fatalf("ListAPIKeys = %v, %v", keys, err)
+	}
+	made[1].RevokedAt = at
+	for i := range keys {
+		if keys[i] != made[i] {
+			t.Fatalf("ListAPIKeys[%d] = %+v, want %+v (ordered by id)", i, keys[i], made[i])
+		}
+	}
+}
+
+func testSecret(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	const n = 12
+	got := make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := s.GetOrCreateSecret(ctx, "jwt_secret", []byte(fmt.Sprintf("secret-%02d", i)))
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if len(got[i]) == 0 || !bytes.Equal(got[i], got[0]) {
+			t.Fatalf("instances disagree on the secret: %q vs %q", got[i], got[0])
+		}
+	}
+	again, err := s.GetOrCreateSecret(ctx, "jwt_secret", []byte("later"))
+	if err != nil || !bytes.Equal(again, got[0]) {
+		t.Fatalf("a later call replaced the secret: %q, %v", again, err)
+	}
+	other, _ := s.GetOrCreateSecret(ctx, "other", []byte{0, 1, 2, 255})
+	if !bytes.Equal(other, []byte{0, 1, 2, 255}) {
+		t.Fatalf("binary secret = %v", other)
+	}
+}
