@@ -43,6 +43,14 @@ type Config struct {
 	AlertWebhookURL    string
 	AlertWebhookSecret string
 	AlertEvalInterval  time.Duration
+	// Thresholds of the alert engine's built-in rules (docs/alerts.md).
+	AlertFailureRatio       float64
+	AlertFailureWindow      time.Duration
+	AlertFailureMinPayments int64
+	AlertFailureStreak      int64
+	AlertNoPaymentsWindow   time.Duration
+	AlertErrorLogThreshold  int64
+	AlertErrorLogWindow     time.Duration
 
 	LogLevel       slog.Level
 	LogRetention   string
@@ -114,6 +122,20 @@ func options() []option {
 		{"PAYMON_ALERT_WEBHOOK_URL", "alert-webhook-url", "", "URL that receives alert notifications (JSON, HMAC-SHA256 signed)", false, urlOpt("http", "https", func(c *Config) *string { return &c.AlertWebhookURL })},
 		{"PAYMON_ALERT_WEBHOOK_SECRET", "alert-webhook-secret", "", "HMAC key for alert notifications; generated and kept in the store when empty", true, str(func(c *Config) *string { return &c.AlertWebhookSecret })},
 		{"PAYMON_ALERT_EVAL_INTERVAL", "alert-eval-interval", "15s", "how often alert rules are evaluated", false, durOpt(time.Second, func(c *Config) *time.Duration { return &c.AlertEvalInterval })},
+		{"PAYMON_ALERT_FAILURE_RATIO", "alert-failure-ratio", "0.2", "PaymentFailureRateHigh fires above this share of failed among finished payments (0 to 1)", false, func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f >= 1 {
+				return errors.New("must be a number between 0 and 1 (exclusive)")
+			}
+			c.AlertFailureRatio = f
+			return nil
+		}},
+		{"PAYMON_ALERT_FAILURE_WINDOW", "alert-failure-window", "5m", "window of PaymentFailureRateHigh, rounded out to whole minutes", false, durOpt(time.Minute, func(c *Config) *time.Duration { return &c.AlertFailureWindow })},
+		{"PAYMON_ALERT_FAILURE_MIN_PAYMENTS", "alert-failure-min-payments", "20", "PaymentFailureRateHigh needs at least this many finished payments in its window", false, intOpt(1, func(c *Config) *int64 { return &c.AlertFailureMinPayments })},
+		{"PAYMON_ALERT_FAILURE_STREAK", "alert-failure-streak", "10", "PaymentFailureStreak fires when this many last finished payments of a provider all failed", false, intOpt(2, func(c *Config) *int64 { return &c.AlertFailureStreak })},
+		{"PAYMON_ALERT_NO_PAYMENTS_WINDOW", "alert-no-payments-window", "15m", "NoPaymentsReceived fires when no payment was created for this long (after a first one)", false, durOpt(time.Minute, func(c *Config) *time.Duration { return &c.AlertNoPaymentsWindow })},
+		{"PAYMON_ALERT_ERROR_LOG_THRESHOLD", "alert-error-log-threshold", "300", "ErrorLogSpike fires above this many error/fatal log entries per PAYMON_ALERT_ERROR_LOG_WINDOW", false, intOpt(1, func(c *Config) *int64 { return &c.AlertErrorLogThreshold })},
+		{"PAYMON_ALERT_ERROR_LOG_WINDOW", "alert-error-log-window", "5m", "window of ErrorLogSpike", false, durOpt(time.Minute, func(c *Config) *time.Duration { return &c.AlertErrorLogWindow })},
 		{"PAYMON_LOG_LEVEL", "log-level", "info", "level of Paymon's own logs: debug, info, warn, error", false, func(c *Config, v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
 		}},
@@ -145,6 +167,17 @@ func urlOpt(scheme1, scheme2 string, p func(*Config) *string) func(*Config, stri
 			}
 		}
 		*p(c) = v
+		return nil
+	}
+}
+
+func intOpt(minimum int64, p func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < minimum {
+			return fmt.Errorf("must be an integer of at least %d", minimum)
+		}
+		*p(c) = n
 		return nil
 	}
 }
@@ -311,7 +344,11 @@ func (c *Config) values() map[string]string {
 		"PAYMON_STRIPE_API_BASE": c.StripeAPIBase, "PAYMON_PAYPAL_CLIENT_ID": c.PayPalClientID,
 		"PAYMON_PAYPAL_SECRET": c.PayPalSecret, "PAYMON_PAYPAL_API_BASE": c.PayPalAPIBase, "PAYMON_PAYPAL_WEBHOOK_ID": c.PayPalWebhookID,
 		"PAYMON_ALERT_WEBHOOK_URL": c.AlertWebhookURL, "PAYMON_ALERT_WEBHOOK_SECRET": c.AlertWebhookSecret,
-		"PAYMON_ALERT_EVAL_INTERVAL": c.AlertEvalInterval.String(), "PAYMON_LOG_LEVEL": c.LogLevel.String(),
+		"PAYMON_ALERT_EVAL_INTERVAL": c.AlertEvalInterval.String(),
+		"PAYMON_ALERT_FAILURE_RATIO": strconv.FormatFloat(c.AlertFailureRatio, 'g', -1, 64), "PAYMON_ALERT_FAILURE_WINDOW": c.AlertFailureWindow.String(),
+		"PAYMON_ALERT_FAILURE_MIN_PAYMENTS": strconv.FormatInt(c.AlertFailureMinPayments, 10), "PAYMON_ALERT_FAILURE_STREAK": strconv.FormatInt(c.AlertFailureStreak, 10),
+		"PAYMON_ALERT_NO_PAYMENTS_WINDOW": c.AlertNoPaymentsWindow.String(), "PAYMON_ALERT_ERROR_LOG_THRESHOLD": strconv.FormatInt(c.AlertErrorLogThreshold, 10),
+		"PAYMON_ALERT_ERROR_LOG_WINDOW": c.AlertErrorLogWindow.String(), "PAYMON_LOG_LEVEL": c.LogLevel.String(),
 		"PAYMON_LOG_RETENTION": c.LogRetention, "PAYMON_MAX_BODY_BYTES": strconv.FormatInt(c.MaxBodyBytes, 10),
 		"PAYMON_PENDING_TIMEOUT": c.PendingTimeout.String(),
 	}

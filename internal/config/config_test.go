@@ -43,6 +43,13 @@ func TestInvalidValuesAreRefused(t *testing.T) {
 		"PAYMON_MONGODB_URI=postgres://x/y":     "PAYMON_MONGODB_URI",
 		"PAYMON_ADMIN_PASSWORD=short":           "PAYMON_ADMIN_PASSWORD",
 		"PAYMON_PENDING_TIMEOUT=not-a-duration": "PAYMON_PENDING_TIMEOUT",
+		"PAYMON_ALERT_FAILURE_RATIO=1.5":        "PAYMON_ALERT_FAILURE_RATIO",
+		"PAYMON_ALERT_FAILURE_WINDOW=10s":       "PAYMON_ALERT_FAILURE_WINDOW",
+		"PAYMON_ALERT_FAILURE_MIN_PAYMENTS=0":   "PAYMON_ALERT_FAILURE_MIN_PAYMENTS",
+		"PAYMON_ALERT_FAILURE_STREAK=many":      "PAYMON_ALERT_FAILURE_STREAK",
+		"PAYMON_ALERT_NO_PAYMENTS_WINDOW=-1m":   "PAYMON_ALERT_NO_PAYMENTS_WINDOW",
+		"PAYMON_ALERT_ERROR_LOG_THRESHOLD=-3":   "PAYMON_ALERT_ERROR_LOG_THRESHOLD",
+		"PAYMON_ALERT_ERROR_LOG_WINDOW=1h-ish":  "PAYMON_ALERT_ERROR_LOG_WINDOW",
 	}
 	for kv, want := range cases {
 		_, err := Load(nil, []string{kv}, io.Discard)
@@ -73,5 +80,26 @@ func TestUsageNamesEverySetting(t *testing.T) {
 		if !strings.Contains(b.String(), n) {
 			t.Errorf("usage lacks %s", n)
 		}
+	}
+}
+
+func TestAlertRuleSettings(t *testing.T) {
+	c, err := Load(nil, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AlertFailureRatio != 0.2 || c.AlertFailureWindow != 5*time.Minute || c.AlertFailureMinPayments != 20 || c.AlertFailureStreak != 10 ||
+		c.AlertNoPaymentsWindow != 15*time.Minute || c.AlertErrorLogThreshold != 300 || c.AlertErrorLogWindow != 5*time.Minute {
+		t.Fatalf("alert defaults: %+v", c)
+	}
+	c, err = Load([]string{"-alert-failure-streak", "3"}, []string{"PAYMON_ALERT_FAILURE_RATIO=0.5", "PAYMON_ALERT_NO_PAYMENTS_WINDOW=1h", "PAYMON_ALERT_ERROR_LOG_THRESHOLD=10"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AlertFailureRatio != 0.5 || c.AlertFailureStreak != 3 || c.AlertNoPaymentsWindow != time.Hour || c.AlertErrorLogThreshold != 10 {
+		t.Fatalf("alert settings not applied: %+v", c)
+	}
+	if s := c.String(); !strings.Contains(s, "PAYMON_ALERT_FAILURE_RATIO=0.5") || !strings.Contains(s, "PAYMON_ALERT_NO_PAYMENTS_WINDOW=1h0m0s") {
+		t.Fatalf("String lacks alert settings:\n%s", s)
 	}
 }
