@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/paymon/paymon/internal/alert"
 	"github.com/paymon/paymon/internal/auth"
 	"github.com/paymon/paymon/internal/cache"
 	"github.com/paymon/paymon/internal/metrics"
@@ -35,6 +36,8 @@ type Deps struct {
 	UI http.Handler
 	// ServerErrors is told about every 5xx, for the log store.
 	ServerErrors func(ctx context.Context, requestID, method, route string, status int, err error)
+	// Alerts lists stored alerts (nil: the list is empty).
+	Alerts *alert.Engine
 }
 
 type server struct {
@@ -82,6 +85,7 @@ func build(d Deps) (http.Handler, []Route) {
 		{"POST", "/api/v1/payments/{id}/refund", auth.PaymentsWrite, s.refundPayment},
 		{"POST", "/api/v1/payments/{id}/cancel", auth.PaymentsWrite, s.cancelPayment},
 		{"GET", "/api/v1/overview", auth.PaymentsRead, s.overview},
+		{"GET", "/api/v1/alerts", auth.AlertsRead, s.listAlerts},
 
 		{"POST", "/api/v1/users", auth.AdminAll, s.createUser},
 		{"POST", "/api/v1/api-keys", auth.AdminAll, s.createAPIKey},
