@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -29,7 +30,9 @@ type Service struct {
 	secret []byte
 	opt    Options
 	// dummyHash makes a login for an unknown email cost as much as one for
-	// a known email, so timing does not reveal which emails exist.
+	// a known email, so timing does not reveal which emails exist. Made on
+	// first need: hashing costs tens of milliseconds at every start.
+	dummyOnce sync.Once
 	dummyHash string
 }
 
@@ -64,11 +67,7 @@ func NewService(ctx context.Context, store Store, jwtSecret string, opt Options)
 	if len(secret) < 32 {
 		return nil, errors.New("the JWT secret must be at least 32 bytes")
 	}
-	dummy, err := HashPassword(base64.RawURLEncoding.EncodeToString(randomBytes(16)))
-	if err != nil {
-		return nil, err
-	}
-	return &Service{store: store, secret: secret, opt: opt, dummyHash: dummy}, nil
+	return &Service{store: store, secret: secret, opt: opt}, nil
 }
 
 func randomBytes(n int) []byte {
@@ -142,6 +141,9 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (crea
 func (s *Service) Login(ctx context.Context, email, password string) (TokenPair, error) {
 	u, err := s.store.GetUserByEmail(ctx, NormalizeEmail(email))
 	if errors.Is(err, ErrNotFound) {
+		s.dummyOnce.Do(func() {
+			s.dummyHash, _ = HashPassword(base64.RawURLEncoding.EncodeToString(randomBytes(16)))
+		})
 		CheckPassword(s.dummyHash, password)
 		return TokenPair{}, ErrInvalidCredentials
 	}
