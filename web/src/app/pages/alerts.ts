@@ -16,13 +16,13 @@ import { ErrorBanner } from '../shared/error-banner';
     <div class="page-head">
       <h1>Alerts</h1>
       <label for="alerts-state" class="inline-label">State</label>
-      <select id="alerts-state" [value]="state()" (change)="setState($any($event.target).value)" data-testid="alerts-state">
-        <option value="firing">Firing</option>
-        <option value="resolved">Resolved</option>
+      <select id="alerts-state" (change)="setState($any($event.target).value)" data-testid="alerts-state">
+        <option value="firing" [selected]="state() === 'firing'">Firing</option>
+        <option value="resolved" [selected]="state() === 'resolved'">Resolved</option>
       </select>
     </div>
     <pm-error-banner [error]="error()" [retryable]="true" (retry)="load()" />
-    <section class="card table-card">
+    <section class="card table-card" [hidden]="!!error() && !loading()">
       @if (loading()) {
         <p class="loading" data-testid="loading">Loading alerts…</p>
       } @else if (!error() && alerts().length === 0) {

@@ -7,6 +7,7 @@ import {
   DestroyRef,
   ElementRef,
   inject,
+  InjectionToken,
   input,
   signal,
   viewChild,
@@ -25,6 +26,8 @@ import { ErrorBanner } from '../shared/error-banner';
 import { localInputToIso, percent, timeLabel } from '../shared/format';
 
 export const TAIL_CAP = 1000;
+/** Rows kept by the live tail (the oldest are dropped); a token so tests can use a small cap. */
+export const LOG_TAIL_CAP = new InjectionToken<number>('LOG_TAIL_CAP', { providedIn: 'root', factory: () => TAIL_CAP });
 export const STATS_RANGES: Record<string, { ms: number; step: string }> = {
   '15m': { ms: 15 * 60_000, step: '1m' },
   '1h': { ms: 60 * 60_000, step: '1m' },
@@ -301,6 +304,7 @@ export class LogsPage {
   private readonly api = inject(ApiService);
   private readonly stream = inject(StreamService);
   private readonly router = inject(Router);
+  private readonly cap = inject(LOG_TAIL_CAP);
 
   /** Query parameter ?tab=tail|search|stats (component input binding). */
   readonly tab = input<string | undefined>();
@@ -394,9 +398,9 @@ export class LogsPage {
       .subscribe((batch) => {
         const entries = batch.map((e) => e.data).filter((e): e is LogEntry => !!e && !!e.id);
         if (this.paused()) {
-          this.pending.update((p) => appendCapped(p, entries, TAIL_CAP));
+          this.pending.update((p) => appendCapped(p, entries, this.cap));
         } else {
-          this.tail.update((rows) => appendCapped(rows, entries, TAIL_CAP));
+          this.tail.update((rows) => appendCapped(rows, entries, this.cap));
         }
       });
 
@@ -433,7 +437,7 @@ export class LogsPage {
     if (this.paused()) {
       const more = this.pending();
       this.pending.set([]);
-      this.tail.update((rows) => appendCapped(rows, more, TAIL_CAP));
+      this.tail.update((rows) => appendCapped(rows, more, this.cap));
       this.paused.set(false);
     } else {
       this.paused.set(true);

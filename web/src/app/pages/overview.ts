@@ -22,9 +22,9 @@ export const OVERVIEW_WINDOWS = ['15m', '1h', '6h', '24h'] as const;
     <div class="page-head">
       <h1>Overview</h1>
       <label for="overview-window" class="inline-label">Window</label>
-      <select id="overview-window" data-testid="overview-window" [value]="window()" (change)="setWindow($any($event.target).value)">
+      <select id="overview-window" data-testid="overview-window" (change)="setWindow($any($event.target).value)">
         @for (w of windows; track w) {
-          <option [value]="w">{{ w }}</option>
+          <option [value]="w" [selected]="w === window()">{{ w }}</option>
         }
       </select>
       <button type="button" class="btn btn-small" (click)="reload()" aria-label="Refresh overview" data-testid="overview-refresh">Refresh</button>
@@ -150,8 +150,8 @@ export class OverviewPage {
         data: series.map((p) => minorToChartValue(p.amount_by_currency?.[c] ?? 0, c)),
         borderColor: colorFor(c, i + 3),
         backgroundColor: colorFor(c, i + 3),
-        tension: 0.2,
-        pointRadius: 0,
+        tension: 0,
+        pointRadius: series.length > 30 ? 0 : 3,
       })),
     };
   });

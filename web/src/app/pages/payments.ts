@@ -114,7 +114,7 @@ export function matchesFilters(p: Payment, f: PaymentFilters): boolean {
             <table class="table" data-testid="payments-table">
               <thead>
                 <tr>
-                  <th scope="col">Created</th>
+                  <th scope="col" class="hide-narrow">Created</th>
                   <th scope="col">ID</th>
                   <th scope="col" class="num">Amount</th>
                   <th scope="col">Status</th>
@@ -125,8 +125,8 @@ export function matchesFilters(p: Payment, f: PaymentFilters): boolean {
               <tbody>
                 @for (p of rows(); track p.id) {
                   <tr data-testid="payment-row" [attr.data-id]="p.id" [attr.data-status]="p.status">
-                    <td class="nowrap">{{ p.created_at | date: 'MMM d, HH:mm:ss' }}</td>
-                    <td><a [routerLink]="['/payments', p.id]" class="mono">{{ p.id }}</a></td>
+                    <td class="nowrap hide-narrow">{{ p.created_at | date: 'MMM d, HH:mm:ss' }}</td>
+                    <td class="id-cell"><a [routerLink]="['/payments', p.id]" class="mono" [title]="p.id">{{ p.id }}</a></td>
                     <td class="num nowrap">{{ money(p.amount, p.currency) }}</td>
                     <td><span class="badge" [attr.data-status]="p.status">{{ p.status }}</span></td>
                     <td class="hide-narrow">{{ p.provider }}</td>

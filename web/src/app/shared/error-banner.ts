@@ -9,7 +9,7 @@ import { ApiError } from '../core/api-error';
     @if (error(); as e) {
       <div class="banner banner-error" role="alert" data-testid="error-banner" [attr.data-kind]="e.kind">
         <div>
-          <strong>{{ title(e) }}</strong>
+          <strong>{{ title(e) }}</strong>&nbsp;
           <span data-testid="error-message">{{ e.message }}</span>
           @if (e.requestId) {
             <span class="muted small">
