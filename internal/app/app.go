@@ -4,7 +4,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paymon/paymon/internal/alert"
 	"github.com/paymon/paymon/internal/auth"
 	"github.com/paymon/paymon/internal/cache"
 	"github.com/paymon/paymon/internal/config"
@@ -35,6 +39,8 @@ type App struct {
 	Payments *payment.Service
 	Auth     *auth.Service
 	Handler  http.Handler
+	// Alerts is the alert engine; Background runs it.
+	Alerts *alert.Engine
 }
 
 func (a *App) Close() error {
@@ -75,6 +81,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	}
 	a.Payments.Observe(metricsObserver{})
 
+	if err := a.newAlerts(ctx, db, stdout, nil); err != nil {
+		return fail(err)
+	}
+
 	a.Handler = httpapi.New(httpapi.Deps{
 		Payments: a.Payments, Auth: a.Auth, Limiter: mem,
 		Checks:       map[string]func(context.Context) error{"store": db.Ping, "cache": mem.Ping},
@@ -83,6 +93,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Version:      version,
 		UI:           web.Handler(),
+		Alerts:       a.Alerts,
 	})
 	return a, nil
 }
@@ -121,6 +132,8 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		alerts := a.runAlerts(ctx)
+		defer func() { <-alerts }()
 		reconcile := time.NewTicker(30 * time.Second)
 		sweep := time.NewTicker(10 * time.Minute)
 		defer reconcile.Stop()
@@ -153,6 +166,54 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 				}
 			}
 		}
+	}()
+	return done
+}
+
+// newAlerts builds the alert engine over the shared store, with the
+// webhook notifier when PAYMON_ALERT_WEBHOOK_URL is set. errs may be nil
+// (no log store): ErrorLogSpike is then left out.
+func (a *App) newAlerts(ctx context.Context, db *sqlite.DB, stdout io.Writer, errs alert.ErrorCounter) error {
+	var webhook *alert.Webhook
+	if a.cfg.AlertWebhookURL != "" {
+		secret := []byte(a.cfg.AlertWebhookSecret)
+		if len(secret) == 0 {
+			// Kept in the store so every instance signs with the same key
+			// and a restart does not break the receiver's verification.
+			gen := make([]byte, 32)
+			if _, err := rand.Read(gen); err != nil {
+				return fmt.Errorf("cannot generate the alert webhook secret: %w", err)
+			}
+			gen = []byte(hex.EncodeToString(gen))
+			got, err := db.GetOrCreateSecret(ctx, "alert_webhook_secret", gen)
+			if err != nil {
+				return fmt.Errorf("cannot keep the alert webhook secret: %w", err)
+			}
+			if bytes.Equal(got, gen) {
+				fmt.Fprintf(stdout, "Alert webhook signing secret generated: %s (shown once; set PAYMON_ALERT_WEBHOOK_SECRET to choose your own)\n", got)
+			}
+			secret = got
+		}
+		webhook = alert.NewWebhook(alert.WebhookOptions{URL: a.cfg.AlertWebhookURL, Secret: secret, Logger: a.log})
+		a.closers = append(a.closers, webhook.Close)
+	}
+	rules := alert.Builtin(alert.Rules{
+		FailureWindow: a.cfg.AlertFailureWindow, FailureRatio: a.cfg.AlertFailureRatio,
+		FailureMinPayments: a.cfg.AlertFailureMinPayments, FailureStreak: int(a.cfg.AlertFailureStreak),
+		NoPaymentsWindow: a.cfg.AlertNoPaymentsWindow,
+		ErrorLogWindow:   a.cfg.AlertErrorLogWindow, ErrorLogThreshold: a.cfg.AlertErrorLogThreshold,
+	}, a.Payments, errs)
+	a.Alerts = alert.NewEngine(db, rules, alert.Options{Logger: a.log, Webhook: webhook})
+	return nil
+}
+
+// runAlerts evaluates the alert rules every PAYMON_ALERT_EVAL_INTERVAL
+// until ctx ends; the returned channel closes when the engine stopped.
+func (a *App) runAlerts(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Alerts.Run(ctx, a.cfg.AlertEvalInterval)
 	}()
 	return done
 }
