@@ -198,8 +198,10 @@ func Redact(s string) string {
 		if end < 0 {
 			// Skip the rest of this word: matches start on a boundary.
 			i++
-			for i < len(s) && isAlnum(s[i]) {
-				i++
+			if isAlnum(c) {
+				for i < len(s) && isAlnum(s[i]) {
+					i++
+				}
 			}
 			continue
 		}
