@@ -267,4 +267,3 @@ func (c *Provider) Refund(ctx context.Context, p *payment.Payment, amount int64,
 // at PayPal, and it can no longer be captured by Paymon once the payment is
 // canceled here (capture only happens for pending payments).
 func (*Provider) Cancel(context.Context, *payment.Payment) error { return nil }
-
