@@ -9,12 +9,21 @@ import (
 // per-minute payment roll-ups. Every adapter passes storetest's conformance
 // suite. A write that returns nil is durable.
 type Store interface {
-	CreatePayment(ctx context.Context, p *Payment) error // ErrDuplicate if the id exists
+	// CreatePayment stores a new payment (ErrDuplicate if the id exists).
+	// With a claim, the claim's idempotency key is taken in the same write:
+	// if another record already holds the key, nothing is stored and that
+	// record is returned. One durable write serves both, which halves the
+	// commits on the create path.
+	CreatePayment(ctx context.Context, p *Payment, claim *IdempotencyRecord) (*IdempotencyRecord, error)
 	GetPayment(ctx context.Context, id string) (*Payment, error)
 	GetPaymentByProviderID(ctx context.Context, provider, providerPaymentID string) (*Payment, error)
 	// UpdatePayment stores p if the stored version is still expectVersion,
 	// and sets p.Version to expectVersion+1; otherwise ErrVersionConflict.
-	UpdatePayment(ctx context.Context, p *Payment, expectVersion int64) error
+	// The extra writes ride along in the same durable write where the store
+	// can (SQLite); where it cannot (MongoDB, no transactions) they follow
+	// the payment's update, which is safe because each is idempotent or
+	// guarded by the idempotency lease.
+	UpdatePayment(ctx context.Context, p *Payment, expectVersion int64, extra Extra) error
 	ListPayments(ctx context.Context, f ListFilter) (page []*Payment, hasMore bool, err error)
 	// ListPending returns pending payments created before olderThan, oldest first.
 	ListPending(ctx context.Context, olderThan time.Time, limit int) ([]*Payment, error)
@@ -34,6 +43,14 @@ type Store interface {
 
 	AddPaymentStats(ctx context.Context, incs []StatIncrement) error
 	PaymentStats(ctx context.Context, from, to time.Time) ([]StatIncrement, error)
+}
+
+// Extra is what UpdatePayment writes besides the payment.
+type Extra struct {
+	Stats []StatIncrement
+	// Complete, when not nil, finishes the idempotency record Complete.Key
+	// with Complete.Status and Complete.Body.
+	Complete *IdempotencyRecord
 }
 
 // ListFilter selects payments, newest first. StartingAfter is the id of

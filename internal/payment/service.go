@@ -189,6 +189,12 @@ func Render(p *Payment) []byte {
 
 // Create starts a payment. principal scopes the idempotency key, so two
 // clients cannot collide on one key. It returns the HTTP status and body.
+//
+// Durable writes on the way: one that stores the pending payment and claims
+// the key, then the provider call, then one that stores the outcome, the
+// roll-ups and the response for the key. A crash between them leaves the
+// key leased; once the lease runs out a retry resumes the same payment, and
+// the provider sees the same payment id as its idempotency key.
 func (s *Service) Create(ctx context.Context, principal, key string, req CreateRequest) (int, []byte, error) {
 	if req.Provider == "" {
 		req.Provider = s.opt.DefaultProvider
@@ -198,157 +204,125 @@ func (s *Service) Create(ctx context.Context, principal, key string, req CreateR
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.OperationTimeout)
 	defer cancel()
-	if key == "" {
-		p, err := s.create(ctx, principal, id.New("pay"), req)
-		if err != nil {
-			return 0, nil, err
-		}
-		return 201, Render(p), nil
+	var hash string
+	if key != "" {
+		key, hash = "payments.create:"+principal+":"+key, hashOf(req)
+		defer s.waits.wake(key)
 	}
-	return s.idempotent(ctx, "payments.create:"+principal+":"+key, hashOf(req), id.New("pay"),
-		func(ctx context.Context, pid string) (int, []byte, error) {
-			p, err := s.create(ctx, principal, pid, req)
-			if err != nil {
-				return 0, nil, err
-			}
-			return 201, Render(p), nil
-		})
-}
-
-// idempotent runs fn at most once per key while the key is remembered;
-// duplicates get the first response, wait for it, or a clear error.
-func (s *Service) idempotent(ctx context.Context, key, hash, newID string, fn func(context.Context, string) (int, []byte, error)) (int, []byte, error) {
 	deadline := time.Now().Add(s.opt.IdempotencyWait)
 	for {
 		now := s.now()
-		rec := IdempotencyRecord{Key: key, RequestHash: hash, PaymentID: newID, LockedUntil: now.Add(s.opt.IdempotencyLease), CreatedAt: now, ExpiresAt: now.Add(s.opt.IdempotencyTTL)}
-		existing, err := s.store.ClaimIdempotency(ctx, rec)
-		if err != nil {
-			return 0, nil, fmt.Errorf("cannot claim idempotency key: %w", err)
-		}
-		resumeID := newID
-		if existing != nil {
-			if !existing.ExpiresAt.After(now) {
-				// Expired but not yet swept: forget it and claim afresh.
-				if err := s.store.DeleteIdempotency(ctx, key); err != nil {
-					return 0, nil, fmt.Errorf("cannot drop expired idempotency key: %w", err)
-				}
-				continue
-			}
-			if existing.RequestHash != hash {
-				return 0, nil, ErrKeyReused
-			}
-			if existing.Done() {
-				return existing.Status, existing.Body, nil
-			}
-			if existing.LockedUntil.After(now) {
-				if time.Now().After(deadline) {
-					return 0, nil, ErrKeyInFlight
-				}
-				s.waits.wait(ctx, key, 25*time.Millisecond)
-				continue
-			}
-			// The first request's lease ran out (its instance died or
-			// stalled): resume it with the same payment id.
-			ok, err := s.store.TakeOverIdempotency(ctx, key, existing.LockedUntil, now.Add(s.opt.IdempotencyLease))
-			if err != nil {
-				return 0, nil, fmt.Errorf("cannot resume idempotency key: %w", err)
-			}
-			if !ok {
-				continue
-			}
-			resumeID = existing.PaymentID
-		}
-		status, body, err := fn(ctx, resumeID)
-		if err != nil {
-			var inv *InvalidError
-			var te *TransitionError
-			if errors.As(err, &inv) || errors.As(err, &te) || errors.Is(err, ErrNotFound) {
-				// A deterministic refusal is a response like any other.
-				status, body = errorResponse(err)
-			} else {
-				// Transient: leave the key unfinished only if work may have
-				// reached a provider; otherwise free it for an immediate retry.
-				if existing == nil {
-					if _, gerr := s.store.GetPayment(ctx, resumeID); errors.Is(gerr, ErrNotFound) {
-						_ = s.store.DeleteIdempotency(ctx, key)
-					}
-				}
-				s.waits.wake(key)
-				return 0, nil, err
-			}
-		}
-		if cerr := s.store.CompleteIdempotency(ctx, key, status, body); cerr != nil {
-			s.log.Error("cannot store idempotent response", "key_hash", hashOf(key), "err", cerr)
-		}
-		s.waits.wake(key)
-		if err != nil {
-			return 0, nil, err
-		}
-		return status, body, nil
-	}
-}
-
-// errorResponse renders a deterministic refusal for idempotent replay. Its
-// shape matches the HTTP error envelope minus the request id.
-func errorResponse(err error) (int, []byte) {
-	type e struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	var inv *InvalidError
-	var te *TransitionError
-	var body struct {
-		Error e `json:"error"`
-	}
-	status := 409
-	switch {
-	case errors.As(err, &inv):
-		status, body.Error = 422, e{"invalid_request", inv.Error()}
-	case errors.As(err, &te):
-		body.Error = e{"illegal_transition", te.Error()}
-	default:
-		status, body.Error = 404, e{"not_found", err.Error()}
-	}
-	b, _ := json.Marshal(body)
-	return status, b
-}
-
-func (s *Service) create(ctx context.Context, principal, pid string, req CreateRequest) (*Payment, error) {
-	prov := s.providers[req.Provider]
-	p, err := s.store.GetPayment(ctx, pid)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		now := s.now()
-		p = &Payment{
-			ID: pid, Amount: req.Amount, Currency: req.Currency, Status: StatusPending,
+		p := &Payment{
+			ID: id.New("pay"), Amount: req.Amount, Currency: req.Currency, Status: StatusPending,
 			Provider: req.Provider, Description: req.Description, Metadata: req.Metadata,
 			CreatedAt: now, UpdatedAt: now, Events: []Event{{Type: "created", At: now}},
 			CreatedBy: principal,
 		}
-		if err := s.store.CreatePayment(ctx, p); err != nil {
-			return nil, fmt.Errorf("cannot store new payment: %w", err)
+		var claim *IdempotencyRecord
+		if key != "" {
+			claim = s.claim(key, hash, p.ID, now)
 		}
-		s.addStats(ctx, []StatIncrement{{Bucket: now, Kind: "created", Currency: p.Currency, Count: 1, Amount: p.Amount}})
-	case err != nil:
-		return nil, fmt.Errorf("cannot look up payment %s: %w", pid, err)
-	case p.Status != StatusPending || p.ProviderPaymentID != "":
-		// Resumed after the provider already answered: nothing to redo.
-		return p, nil
+		existing, err := s.store.CreatePayment(ctx, p, claim)
+		if err != nil {
+			return 0, nil, fmt.Errorf("cannot store new payment: %w", err)
+		}
+		if existing == nil {
+			return s.finishCreate(ctx, p, req, claim)
+		}
+		act, st, body, err := s.onExisting(ctx, existing, hash, deadline)
+		switch act {
+		case answer:
+			return st, body, err
+		case retry:
+			continue
+		}
+		// Resume the payment whose first request stopped half-way.
+		p, err = s.store.GetPayment(ctx, existing.PaymentID)
+		if errors.Is(err, ErrNotFound) {
+			// A store without transactions claimed the key but the payment
+			// write never happened: make it now, with the claimed id.
+			p = &Payment{ID: existing.PaymentID, Amount: req.Amount, Currency: req.Currency, Status: StatusPending,
+				Provider: req.Provider, Description: req.Description, Metadata: req.Metadata,
+				CreatedAt: now, UpdatedAt: now, Events: []Event{{Type: "created", At: now}}, CreatedBy: principal}
+			if _, err = s.store.CreatePayment(ctx, p, nil); err != nil {
+				return 0, nil, fmt.Errorf("cannot store resumed payment: %w", err)
+			}
+		} else if err != nil {
+			return 0, nil, fmt.Errorf("cannot look up payment %s: %w", existing.PaymentID, err)
+		}
+		return s.finishCreate(ctx, p, req, existing)
 	}
+}
 
+func (s *Service) claim(key, hash, pid string, now time.Time) *IdempotencyRecord {
+	return &IdempotencyRecord{Key: key, RequestHash: hash, PaymentID: pid, LockedUntil: now.Add(s.opt.IdempotencyLease), CreatedAt: now, ExpiresAt: now.Add(s.opt.IdempotencyTTL)}
+}
+
+type existingAction int
+
+const (
+	answer existingAction = iota // return the given status, body or error
+	retry                        // claim again
+	resume                       // this request now holds the key: finish the first one's work
+)
+
+// onExisting decides what a request does when its idempotency key is held.
+func (s *Service) onExisting(ctx context.Context, existing *IdempotencyRecord, hash string, deadline time.Time) (existingAction, int, []byte, error) {
+	now := s.now()
+	switch {
+	case !existing.ExpiresAt.After(now):
+		// Expired but not yet swept: forget it and claim afresh.
+		if err := s.store.DeleteIdempotency(ctx, existing.Key); err != nil {
+			return answer, 0, nil, fmt.Errorf("cannot drop expired idempotency key: %w", err)
+		}
+		return retry, 0, nil, nil
+	case existing.RequestHash != hash:
+		return answer, 0, nil, ErrKeyReused
+	case existing.Done():
+		return answer, existing.Status, existing.Body, nil
+	case existing.LockedUntil.After(now):
+		if time.Now().After(deadline) {
+			return answer, 0, nil, ErrKeyInFlight
+		}
+		s.waits.wait(ctx, existing.Key, 25*time.Millisecond)
+		return retry, 0, nil, nil
+	}
+	// The first request's lease ran out (its instance died or stalled).
+	ok, err := s.store.TakeOverIdempotency(ctx, existing.Key, existing.LockedUntil, now.Add(s.opt.IdempotencyLease))
+	if err != nil {
+		return answer, 0, nil, fmt.Errorf("cannot resume idempotency key: %w", err)
+	}
+	if !ok {
+		return retry, 0, nil, nil
+	}
+	return resume, 0, nil, nil
+}
+
+// finishCreate asks the provider and stores its answer together with the
+// roll-ups and, under a key, the response to replay.
+func (s *Service) finishCreate(ctx context.Context, p *Payment, req CreateRequest, claim *IdempotencyRecord) (int, []byte, error) {
+	if p.Status != StatusPending || p.ProviderPaymentID != "" {
+		// Resumed after the provider already answered: answer from the store.
+		body := Render(p)
+		if claim != nil {
+			if err := s.store.CompleteIdempotency(ctx, claim.Key, 201, body); err != nil {
+				return 0, nil, fmt.Errorf("cannot store idempotent response: %w", err)
+			}
+		}
+		return 201, body, nil
+	}
+	prov := s.providers[p.Provider]
 	res, perr := prov.Create(ctx, ProviderRequest{
 		PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency, Description: p.Description,
 		Metadata: p.Metadata, PaymentMethod: req.PaymentMethod, ReturnURL: req.ReturnURL,
 	})
-	from := p.Status
 	stored := p.Version
 	now := s.now()
 	if perr != nil {
 		var pe *ProviderError
 		if errors.As(perr, &pe) && pe.Kind != ProviderRetriable {
 			if err := transition(p, StatusFailed, "failed", pe.Reason, now); err != nil {
-				return nil, err
+				return 0, nil, err
 			}
 		} else {
 			// Unknown outcome: stay pending; the reconciler asks again.
@@ -359,36 +333,75 @@ func (s *Service) create(ctx context.Context, principal, pid string, req CreateR
 	} else {
 		p.ProviderPaymentID = res.ProviderPaymentID
 		p.NextAction = res.NextAction
+		p.UpdatedAt = now
 		if res.Status != StatusPending {
-			evt := string(res.Status)
-			if err := transition(p, res.Status, evt, res.FailureReason, now); err != nil {
-				return nil, err
+			if err := transition(p, res.Status, string(res.Status), res.FailureReason, now); err != nil {
+				return 0, nil, err
 			}
-		} else {
-			p.UpdatedAt = now
 		}
 	}
-	if err := s.store.UpdatePayment(ctx, p, stored); err != nil {
-		return nil, fmt.Errorf("cannot store provider outcome of %s: %w", p.ID, err)
+	extra := Extra{Stats: []StatIncrement{{Bucket: minute(p.CreatedAt), Kind: "created", Currency: p.Currency, Count: 1, Amount: p.Amount}}}
+	if p.Status != StatusPending {
+		extra.Stats = append(extra.Stats, StatIncrement{Bucket: minute(now), Kind: string(p.Status), Currency: p.Currency, Count: 1, Amount: p.Amount})
 	}
-	if p.Status != from {
-		s.addStats(ctx, []StatIncrement{{Bucket: now, Kind: string(p.Status), Currency: p.Currency, Count: 1, Amount: p.Amount}})
+	body := Render(p)
+	if claim != nil {
+		extra.Complete = &IdempotencyRecord{Key: claim.Key, Status: 201, Body: body}
+	}
+	if err := s.store.UpdatePayment(ctx, p, stored, extra); err != nil {
+		return 0, nil, fmt.Errorf("cannot store provider outcome of %s: %w", p.ID, err)
 	}
 	s.changed(ctx, Change{Event: "payment.created", Payment: p})
-	return p, nil
+	return 201, body, nil
 }
 
-func (s *Service) addStats(ctx context.Context, incs []StatIncrement) {
-	for i := range incs {
-		incs[i].Bucket = incs[i].Bucket.Truncate(time.Minute)
-	}
-	if err := s.store.AddPaymentStats(ctx, incs); err != nil {
-		// Roll-ups feed charts, not money: a lost increment is logged, the
-		// payment itself is already durable.
-		s.log.Error("cannot add payment roll-up", "err", err)
+func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
+
+// idempotent runs fn at most once per key while the key is remembered;
+// duplicates get the first response, wait for it, or a clear error. It is
+// the general form used by refunds; creates fold the claim into their
+// first write.
+func (s *Service) idempotent(ctx context.Context, key, hash, newID string, fn func(context.Context, string) (int, []byte, error)) (int, []byte, error) {
+	defer s.waits.wake(key)
+	deadline := time.Now().Add(s.opt.IdempotencyWait)
+	for {
+		rec := s.claim(key, hash, newID, s.now())
+		existing, err := s.store.ClaimIdempotency(ctx, *rec)
+		if err != nil {
+			return 0, nil, fmt.Errorf("cannot claim idempotency key: %w", err)
+		}
+		workID := newID
+		if existing != nil {
+			act, st, body, err := s.onExisting(ctx, existing, hash, deadline)
+			switch act {
+			case answer:
+				return st, body, err
+			case retry:
+				continue
+			}
+			workID = existing.PaymentID
+		}
+		status, body, err := fn(ctx, workID)
+		if err != nil {
+			var inv *InvalidError
+			var te *TransitionError
+			if !errors.As(err, &inv) && !errors.As(err, &te) && !errors.Is(err, ErrNotFound) {
+				// Transient: the key stays leased so a retry after the lease
+				// resumes with the same id (the provider's idempotency key).
+				return 0, nil, err
+			}
+			// A deterministic refusal is a response like any other.
+			status, body = errorResponse(err)
+		}
+		if cerr := s.store.CompleteIdempotency(ctx, key, status, body); cerr != nil {
+			s.log.Error("cannot store idempotent response", "err", cerr)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		return status, body, nil
 	}
 }
-
 // changed refreshes the cache and tells observers. Cache failures only
 // degrade reads, which fall back to the store.
 func (s *Service) changed(ctx context.Context, c Change) {
@@ -576,22 +589,19 @@ func (s *Service) update(ctx context.Context, pid string, fn func(*Payment) erro
 		if err := fn(p); err != nil {
 			return nil, err
 		}
-		err = s.store.UpdatePayment(ctx, p, version)
+		var extra Extra
+		if p.Status != from {
+			extra.Stats = append(extra.Stats, StatIncrement{Bucket: minute(p.UpdatedAt), Kind: string(p.Status), Currency: p.Currency, Count: 1, Amount: p.Amount})
+		}
+		if refunded > 0 {
+			extra.Stats = append(extra.Stats, StatIncrement{Bucket: minute(p.UpdatedAt), Kind: "refund", Currency: p.Currency, Count: 1, Amount: refunded})
+		}
+		err = s.store.UpdatePayment(ctx, p, version, extra)
 		if errors.Is(err, ErrVersionConflict) && attempt < 10 {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("cannot store payment %s: %w", pid, err)
-		}
-		var incs []StatIncrement
-		if p.Status != from {
-			incs = append(incs, StatIncrement{Bucket: p.UpdatedAt, Kind: string(p.Status), Currency: p.Currency, Count: 1, Amount: p.Amount})
-		}
-		if refunded > 0 {
-			incs = append(incs, StatIncrement{Bucket: p.UpdatedAt, Kind: "refund", Currency: p.Currency, Count: 1, Amount: refunded})
-		}
-		if len(incs) > 0 {
-			s.addStats(ctx, incs)
 		}
 		s.changed(ctx, Change{Event: "payment.updated", Payment: p, From: from, Refunded: refunded})
 		return p, nil
@@ -659,4 +669,29 @@ func (s *Service) PaymentByProviderID(ctx context.Context, provider, ppid string
 // Stats returns the payment roll-ups between from and to.
 func (s *Service) Stats(ctx context.Context, from, to time.Time) ([]StatIncrement, error) {
 	return s.store.PaymentStats(ctx, from, to)
+}
+
+// errorResponse renders a deterministic refusal for idempotent replay. Its
+// shape matches the HTTP error envelope minus the request id.
+func errorResponse(err error) (int, []byte) {
+	type e struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	var inv *InvalidError
+	var te *TransitionError
+	var body struct {
+		Error e `json:"error"`
+	}
+	status := 409
+	switch {
+	case errors.As(err, &inv):
+		status, body.Error = 422, e{"invalid_request", inv.Error()}
+	case errors.As(err, &te):
+		body.Error = e{"illegal_transition", te.Error()}
+	default:
+		status, body.Error = 404, e{"not_found", err.Error()}
+	}
+	b, _ := json.Marshal(body)
+	return status, b
 }

@@ -26,14 +26,24 @@ func readErr(err error) error {
 	return dependency.Unavailable("sqlite", err)
 }
 
-// CreatePayment implements payment.Store.
-func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment) error {
+// CreatePayment implements payment.Store: the claim and the payment go in
+// one savepoint of one group commit.
+func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, claim *payment.IdempotencyRecord) (*payment.IdempotencyRecord, error) {
 	p.Version = 1
 	doc, err := payment.MarshalStored(p)
 	if err != nil {
-		return fmt.Errorf("cannot encode payment: %w", err)
+		return nil, fmt.Errorf("cannot encode payment: %w", err)
 	}
-	return db.exec(ctx, "create_payment", func(tx *sql.Tx) error {
+	var existing *payment.IdempotencyRecord
+	err = db.exec(ctx, "create_payment", func(tx *sql.Tx) error {
+		existing = nil
+		if claim != nil {
+			held, err := claimIn(tx, *claim)
+			if err != nil || held != nil {
+				existing = held
+				return err
+			}
+		}
 		_, err := tx.Exec(`INSERT INTO payments(id, status, provider, currency, provider_payment_id, created_at, version, doc) VALUES (?,?,?,?,?,?,?,?)`,
 			p.ID, string(p.Status), p.Provider, p.Currency, p.ProviderPaymentID, p.CreatedAt.UnixNano(), p.Version, doc)
 		if isUnique(err) {
@@ -41,6 +51,7 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment) error {
 		}
 		return err
 	})
+	return existing, err
 }
 
 // GetPayment implements payment.Store.
@@ -73,7 +84,7 @@ func (db *DB) getPayment(ctx context.Context, name, q string, args ...any) (*pay
 }
 
 // UpdatePayment implements payment.Store.
-func (db *DB) UpdatePayment(ctx context.Context, p *payment.Payment, expect int64) error {
+func (db *DB) UpdatePayment(ctx context.Context, p *payment.Payment, expect int64, extra payment.Extra) error {
 	next := *p
 	next.Version = expect + 1
 	doc, err := payment.MarshalStored(&next)
@@ -95,6 +106,14 @@ func (db *DB) UpdatePayment(ctx context.Context, p *payment.Payment, expect int6
 				return payment.ErrNotFound
 			}
 			return payment.ErrVersionConflict
+		}
+		if err := addStatsIn(tx, extra.Stats); err != nil {
+			return err
+		}
+		if c := extra.Complete; c != nil {
+			if _, err := tx.Exec(`UPDATE idempotency SET status = ?, body = ? WHERE key = ?`, c.Status, c.Body, c.Key); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -180,20 +199,24 @@ func (db *DB) queryPayments(ctx context.Context, name, q string, args ...any) ([
 func (db *DB) ClaimIdempotency(ctx context.Context, rec payment.IdempotencyRecord) (*payment.IdempotencyRecord, error) {
 	var existing *payment.IdempotencyRecord
 	err := db.exec(ctx, "claim_idempotency", func(tx *sql.Tx) error {
-		existing = nil
-		res, err := tx.Exec(`INSERT INTO idempotency(key, request_hash, payment_id, status, locked_until, created_at, expires_at) VALUES (?,?,?,0,?,?,?) ON CONFLICT(key) DO NOTHING`,
-			rec.Key, rec.RequestHash, rec.PaymentID, ms(rec.LockedUntil), ms(rec.CreatedAt), ms(rec.ExpiresAt))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return nil
-		}
-		r, err := scanIdem(tx.QueryRow(idemSelect, rec.Key))
-		existing = r
+		var err error
+		existing, err = claimIn(tx, rec)
 		return err
 	})
 	return existing, err
+}
+
+// claimIn inserts rec unless its key is held, and returns the holder.
+func claimIn(tx *sql.Tx, rec payment.IdempotencyRecord) (*payment.IdempotencyRecord, error) {
+	res, err := tx.Exec(`INSERT INTO idempotency(key, request_hash, payment_id, status, locked_until, created_at, expires_at) VALUES (?,?,?,0,?,?,?) ON CONFLICT(key) DO NOTHING`,
+		rec.Key, rec.RequestHash, rec.PaymentID, ms(rec.LockedUntil), ms(rec.CreatedAt), ms(rec.ExpiresAt))
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil, nil
+	}
+	return scanIdem(tx.QueryRow(idemSelect, rec.Key))
 }
 
 const idemSelect = `SELECT key, request_hash, payment_id, status, body, locked_until, created_at, expires_at FROM idempotency WHERE key = ?`
@@ -270,16 +293,18 @@ func (db *DB) RecordWebhookEvent(ctx context.Context, provider, eventID string, 
 
 // AddPaymentStats implements payment.Store.
 func (db *DB) AddPaymentStats(ctx context.Context, incs []payment.StatIncrement) error {
-	return db.exec(ctx, "add_payment_stats", func(tx *sql.Tx) error {
-		for _, in := range incs {
-			if _, err := tx.Exec(`INSERT INTO payment_stats(bucket, kind, currency, count, amount) VALUES (?,?,?,?,?)
-				ON CONFLICT(bucket, kind, currency) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount`,
-				ms(in.Bucket), in.Kind, in.Currency, in.Count, in.Amount); err != nil {
-				return err
-			}
+	return db.exec(ctx, "add_payment_stats", func(tx *sql.Tx) error { return addStatsIn(tx, incs) })
+}
+
+func addStatsIn(tx *sql.Tx, incs []payment.StatIncrement) error {
+	for _, in := range incs {
+		if _, err := tx.Exec(`INSERT INTO payment_stats(bucket, kind, currency, count, amount) VALUES (?,?,?,?,?)
+			ON CONFLICT(bucket, kind, currency) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount`,
+			ms(in.Bucket), in.Kind, in.Currency, in.Count, in.Amount); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // PaymentStats implements payment.Store.
