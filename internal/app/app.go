@@ -25,7 +25,9 @@ import (
 	"github.com/paymon/paymon/internal/httpapi"
 	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
+	"github.com/paymon/paymon/internal/payment/provider/paypal"
 	"github.com/paymon/paymon/internal/payment/provider/simulator"
+	"github.com/paymon/paymon/internal/payment/provider/stripe"
 	"github.com/paymon/paymon/internal/store/sqlite"
 	"github.com/paymon/paymon/web"
 )
@@ -74,7 +76,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		return fail(err)
 	}
 
-	providers := []payment.Provider{simulator.New(simulator.Options{FailureRate: cfg.SimulatorFailureRate})}
+	providers, err := newProviders(cfg)
+	if err != nil {
+		return fail(err)
+	}
 	a.Payments, err = payment.NewService(db, mem, providers, payment.Options{DefaultProvider: cfg.Provider, Logger: logger})
 	if err != nil {
 		return fail(err)
@@ -216,4 +221,25 @@ func (a *App) runAlerts(ctx context.Context) <-chan struct{} {
 		a.Alerts.Run(ctx, a.cfg.AlertEvalInterval)
 	}()
 	return done
+}
+
+// newProviders builds the simulator, plus Stripe and PayPal when their
+// credentials are configured.
+func newProviders(cfg *config.Config) ([]payment.Provider, error) {
+	providers := []payment.Provider{simulator.New(simulator.Options{FailureRate: cfg.SimulatorFailureRate})}
+	if cfg.StripeSecretKey != "" {
+		sp, err := stripe.New(stripe.Options{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIBase: cfg.StripeAPIBase})
+		if err != nil {
+			return nil, fmt.Errorf("cannot set up stripe: %w", err)
+		}
+		providers = append(providers, sp)
+	}
+	if cfg.PayPalClientID != "" && cfg.PayPalSecret != "" {
+		pp, err := paypal.New(paypal.Options{ClientID: cfg.PayPalClientID, Secret: cfg.PayPalSecret, APIBase: cfg.PayPalAPIBase, WebhookID: cfg.PayPalWebhookID})
+		if err != nil {
+			return nil, fmt.Errorf("cannot set up paypal: %w", err)
+		}
+		providers = append(providers, pp)
+	}
+	return providers, nil
 }

@@ -85,6 +85,8 @@ func build(d Deps) (http.Handler, []Route) {
 		{"POST", "/api/v1/payments/{id}/refund", auth.PaymentsWrite, s.refundPayment},
 		{"POST", "/api/v1/payments/{id}/cancel", auth.PaymentsWrite, s.cancelPayment},
 		{"GET", "/api/v1/overview", auth.PaymentsRead, s.overview},
+		// Public: the provider's signature is the authentication (webhooks.go).
+		{"POST", "/api/v1/webhooks/{provider}", "", s.receiveWebhook},
 		{"GET", "/api/v1/alerts", auth.AlertsRead, s.listAlerts},
 
 		{"POST", "/api/v1/users", auth.AdminAll, s.createUser},
