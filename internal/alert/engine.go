@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paymon/paymon/internal/id"
@@ -46,6 +47,7 @@ type Engine struct {
 	webhook *Webhook
 	hooks   []func(context.Context, Alert)
 	mu      sync.Mutex // one evaluation at a time per instance
+	rounds  atomic.Int64
 }
 
 // NewEngine builds an engine over store with rules.
@@ -116,8 +118,13 @@ func (e *Engine) Evaluate(ctx context.Context) error {
 	if err := e.syncGauge(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	e.rounds.Add(1)
 	return errors.Join(errs...)
 }
+
+// Evaluations counts the evaluation rounds completed, so tests and
+// operators can tell "not yet evaluated" from "evaluated and quiet".
+func (e *Engine) Evaluations() int64 { return e.rounds.Load() }
 
 func (e *Engine) evaluate(ctx context.Context, r Rule, now time.Time) error {
 	findings, err := r.Evaluate(ctx, now)

@@ -110,6 +110,7 @@ type Webhook struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	pending int
+	closed  bool
 }
 
 // NewWebhook starts a notifier; Close stops it.
@@ -139,8 +140,13 @@ func NewWebhook(opt WebhookOptions) *Webhook {
 	return &Webhook{opt: opt, ctx: ctx, cancel: cancel}
 }
 
-// Close abandons retries still waiting and waits for sends in progress.
+// Close abandons retries still waiting for their turn and waits for the
+// attempts in progress, so a notification sent just before shutdown still
+// leaves once.
 func (w *Webhook) Close() error {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
 	w.cancel()
 	w.wg.Wait()
 	return nil
@@ -155,14 +161,19 @@ func (w *Webhook) Send(a Alert) {
 		return
 	}
 	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		w.opt.Logger.Error("alert webhook closed; notification dropped", "rule", a.Rule, "alert_id", a.ID, "type", n.Type)
+		return
+	}
 	if w.pending >= w.opt.MaxPending {
 		w.mu.Unlock()
 		w.opt.Logger.Error("alert webhook backlog full; notification dropped", "rule", a.Rule, "alert_id", a.ID, "type", n.Type)
 		return
 	}
 	w.pending++
+	w.wg.Add(1) // under mu, so Close never waits while an Add is racing it
 	w.mu.Unlock()
-	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		defer func() { w.mu.Lock(); w.pending--; w.mu.Unlock() }()
@@ -202,7 +213,9 @@ func (w *Webhook) deliver(n Notification, body []byte) {
 // on a late retry. It reports whether a failure is worth retrying:
 // network errors, 408, 429 and 5xx are; other answers will not change.
 func (w *Webhook) post(n Notification, body []byte) (bool, error) {
-	req, err := http.NewRequestWithContext(w.ctx, http.MethodPost, w.opt.URL, bytes.NewReader(body))
+	// Not w.ctx: an attempt under way at shutdown is finished (bounded by
+	// the client's timeout); only the waits between attempts are cut.
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, w.opt.URL, bytes.NewReader(body))
 	if err != nil {
 		return false, fmt.Errorf("cannot build request: %w", err)
 	}
