@@ -1,0 +1,26 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestReport(t *testing.T) {
+	in := `goos: linux
+cpu: Some CPU
+BenchmarkCreatePayments-2   	       1	10149197846 ns/op	       5759 creates/s	         0 errors	        7.20 p50_ms	       22.2 p99_ms
+PASS`
+	var b strings.Builder
+	if err := run(strings.NewReader(in), &b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"## CreatePayments", "| creates/s | 5759 | ≥ 5000 | yes |", "| p99_ms | 22.2 | ≤ 20 | **no** |", "| errors | 0 |  |  |", "Some CPU"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if err := run(strings.NewReader("nothing"), &b); err == nil {
+		t.Error("empty input accepted")
+	}
+}
