@@ -1,9 +1,9 @@
 import { Routes } from '@angular/router';
-import { authGuard, writerGuard } from './core/auth.guard';
+import { authGuard, guestGuard, writerGuard } from './core/auth.guard';
 import { LoginPage } from './pages/login';
 
 export const routes: Routes = [
-  { path: 'login', component: LoginPage, title: 'Sign in · Paymon' },
+  { path: 'login', component: LoginPage, canActivate: [guestGuard], title: 'Sign in · Paymon' },
   {
     path: '',
     canActivate: [authGuard],

@@ -16,3 +16,9 @@ export const writerGuard: CanActivateFn = () => {
   const auth = inject(AuthService);
   return auth.canWrite() ? true : inject(Router).createUrlTree(['/']);
 };
+
+/** /login while signed in goes to the overview. */
+export const guestGuard: CanActivateFn = () => {
+  const auth = inject(AuthService);
+  return auth.isLoggedIn() ? inject(Router).createUrlTree(['/']) : true;
+};
