@@ -28,6 +28,7 @@ import (
 	"github.com/paymon/paymon/internal/payment/provider/paypal"
 	"github.com/paymon/paymon/internal/payment/provider/simulator"
 	"github.com/paymon/paymon/internal/payment/provider/stripe"
+	"github.com/paymon/paymon/internal/realtime"
 	"github.com/paymon/paymon/internal/store/sqlite"
 	"github.com/paymon/paymon/web"
 )
@@ -43,6 +44,9 @@ type App struct {
 	Handler  http.Handler
 	// Alerts is the alert engine; Background runs it.
 	Alerts *alert.Engine
+	// Streams fans payments, logs and alerts out to live clients; the
+	// alert engine and the log ingest publish through it.
+	Streams *realtime.Hub
 }
 
 func (a *App) Close() error {
@@ -86,6 +90,21 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	}
 	a.Payments.Observe(metricsObserver{})
 
+	bus, err := a.newBus()
+	if err != nil {
+		return fail(err)
+	}
+	a.Streams, err = realtime.NewHub(ctx, bus, realtime.Options{Logger: logger})
+	if err != nil {
+		return fail(err)
+	}
+	a.closers = append(a.closers, func() error { a.StopStreams(); return nil })
+	// New's ctx ends when the process is asked to stop: close the streams
+	// then, before http.Server.Shutdown, which neither closes hijacked
+	// WebSocket connections nor returns while an SSE response is open.
+	context.AfterFunc(ctx, a.StopStreams)
+	a.Payments.Observe(realtime.PaymentObserver{Hub: a.Streams, Log: logger})
+
 	if err := a.newAlerts(ctx, db, stdout, nil); err != nil {
 		return fail(err)
 	}
@@ -99,8 +118,33 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		Version:      version,
 		UI:           web.Handler(),
 		Alerts:       a.Alerts,
+		Streams:      httpapi.StreamConfig{Hub: a.Streams},
 	})
 	return a, nil
+}
+
+// newBus is the one place the event bus is chosen: in-process for one
+// instance; Redis pub/sub (internal/cache) when PAYMON_REDIS_URL is set,
+// so that every instance sees every event.
+func (a *App) newBus() (realtime.Bus, error) {
+	bus := realtime.NewLocalBus()
+	a.closers = append(a.closers, bus.Close)
+	return bus, nil
+}
+
+// StopStreams closes every open stream (WebSocket: 1001 going away; SSE:
+// end of response) and waits up to 10 s for their goroutines to end. Safe
+// to call more than once; serve may also pass it to
+// http.Server.RegisterOnShutdown.
+func (a *App) StopStreams() {
+	if a.Streams == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Streams.Shutdown(ctx); err != nil {
+		a.log.Warn("stream shutdown", "err", err)
+	}
 }
 
 // ensureAdmin creates the first admin on an empty store and tells the

@@ -36,6 +36,8 @@ type Deps struct {
 	UI http.Handler
 	// ServerErrors is told about every 5xx, for the log store.
 	ServerErrors func(ctx context.Context, requestID, method, route string, status int, err error)
+	// Streams serves the live feeds (GET /api/v1/stream, /stream/sse).
+	Streams StreamConfig
 	// Alerts lists stored alerts (nil: the list is empty).
 	Alerts *alert.Engine
 }
@@ -85,6 +87,11 @@ func build(d Deps) (http.Handler, []Route) {
 		{"POST", "/api/v1/payments/{id}/refund", auth.PaymentsWrite, s.refundPayment},
 		{"POST", "/api/v1/payments/{id}/cancel", auth.PaymentsWrite, s.cancelPayment},
 		{"GET", "/api/v1/overview", auth.PaymentsRead, s.overview},
+
+		// Streams authenticate in the handler: each topic needs its own
+		// read permission (stream.go).
+		{"GET", "/api/v1/stream", "", s.streamWS},
+		{"GET", "/api/v1/stream/sse", "", s.streamSSE},
 		// Public: the provider's signature is the authentication (webhooks.go).
 		{"POST", "/api/v1/webhooks/{provider}", "", s.receiveWebhook},
 		{"GET", "/api/v1/alerts", auth.AlertsRead, s.listAlerts},

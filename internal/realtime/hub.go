@@ -48,6 +48,7 @@ type Hub struct {
 	opt     Options
 	log     *slog.Logger
 	unsub   func()
+	leave   sync.Once
 	mu      sync.Mutex
 	closed  bool
 	seq     uint64
@@ -217,9 +218,11 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("cannot wait for stream clients to close: %w", ctx.Err())
 	}
-	if h.unsub != nil {
-		h.unsub()
-	}
+	h.leave.Do(func() {
+		if h.unsub != nil {
+			h.unsub()
+		}
+	})
 	return err
 }
 
@@ -307,7 +310,7 @@ func (s *Subscriber) Subscribe(topic Topic, f Filter, since string) (Replay, err
 	}
 	var rep Replay
 	if since != "" {
-		rep = h.replayLocked([]int{ti}, f, since)
+		rep = h.replayLocked(map[int]Filter{ti: f}, since)
 	}
 	s.gen++
 	h.topics[ti].subs[s] = subscription{filter: f, gen: s.gen}
@@ -315,20 +318,24 @@ func (s *Subscriber) Subscribe(topic Topic, f Filter, since string) (Replay, err
 	return rep, nil
 }
 
-// SubscribeAll subscribes to several topics with one filter and one
-// `since` that may name an event of any of them (SSE's Last-Event-ID).
-// Events are replayed in their arrival order across topics.
-func (s *Subscriber) SubscribeAll(topics []Topic, f Filter, since string) (Replay, error) {
+// SubscribeAll subscribes to several topics at once, each with its own
+// filter, and one `since` that may name an event of any of them (SSE's
+// Last-Event-ID). Events are replayed in their arrival order across
+// topics.
+func (s *Subscriber) SubscribeAll(filters map[Topic]Filter, since string) (Replay, error) {
 	if since != "" && !ValidEventID(since) {
 		return Replay{}, ErrBadSince
 	}
-	idx := make([]int, 0, len(topics))
-	for _, t := range topics {
+	byIndex := make(map[int]Filter, len(filters))
+	for t, f := range filters {
 		ti := topicIndex(t)
 		if ti < 0 {
 			return Replay{}, fmt.Errorf("unknown topic %q", t)
 		}
-		idx = append(idx, ti)
+		if err := f.Validate(t); err != nil {
+			return Replay{}, err
+		}
+		byIndex[ti] = f
 	}
 	h := s.hub
 	h.mu.Lock()
@@ -338,10 +345,10 @@ func (s *Subscriber) SubscribeAll(topics []Topic, f Filter, since string) (Repla
 	}
 	var rep Replay
 	if since != "" {
-		rep = h.replayLocked(idx, f, since)
+		rep = h.replayLocked(byIndex, since)
 	}
 	s.gen++
-	for _, ti := range idx {
+	for ti, f := range byIndex {
 		h.topics[ti].subs[s] = subscription{filter: f, gen: s.gen}
 		s.cur[ti].Store(s.gen)
 	}
@@ -349,16 +356,16 @@ func (s *Subscriber) SubscribeAll(topics []Topic, f Filter, since string) (Repla
 }
 
 // replayLocked collects, in arrival order, the events of the given topics
-// that came after since and pass f. When since is in the buffer the cut
-// is exact (by arrival seq); otherwise it falls back to id order and
-// reports a gap. A topic that has already evicted events newer than since
-// also reports a gap.
-func (h *Hub) replayLocked(topics []int, f Filter, since string) Replay {
+// that came after since and pass their topic's filter. When since is in
+// the buffer the cut is exact (by arrival seq); otherwise it falls back
+// to id order (ids sort by time) and reports a gap. A topic that has
+// already evicted events newer than since also reports a gap.
+func (h *Hub) replayLocked(filters map[int]Filter, since string) Replay {
 	var rep Replay
 	after := func(e *Event) bool { return e.ID > since }
 	if ref, ok := h.byID[since]; ok {
 		after = func(e *Event) bool { return e.seq > ref.seq }
-		for _, ti := range topics {
+		for ti := range filters {
 			if h.topics[ti].evicted > ref.seq {
 				rep.Gap = true
 			}
@@ -366,7 +373,7 @@ func (h *Hub) replayLocked(topics []int, f Filter, since string) Replay {
 	} else {
 		rep.Gap = true
 	}
-	for _, ti := range topics {
+	for ti, f := range filters {
 		t := h.topics[ti]
 		n := len(t.ring)
 		for i := range n {
@@ -376,9 +383,7 @@ func (h *Hub) replayLocked(topics []int, f Filter, since string) Replay {
 			}
 		}
 	}
-	if len(topics) > 1 {
-		slicesSortBySeq(rep.Events)
-	}
+	slices.SortFunc(rep.Events, func(a, b *Event) int { return cmp.Compare(a.seq, b.seq) })
 	return rep
 }
 
@@ -405,8 +410,4 @@ func (s *Subscriber) Close() {
 		h.mu.Unlock()
 		h.clients.Done()
 	})
-}
-
-func slicesSortBySeq(evs []*Event) {
-	slices.SortFunc(evs, func(a, b *Event) int { return cmp.Compare(a.seq, b.seq) })
 }

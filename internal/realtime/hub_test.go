@@ -198,7 +198,7 @@ func TestReplayGap(t *testing.T) {
 func TestSubscribeAllSinceAcrossTopics(t *testing.T) {
 	h := newHub(t, Options{})
 	s := newSub(t, h)
-	if _, err := s.SubscribeAll([]Topic{TopicLogs, TopicAlerts}, Filter{}, ""); err != nil {
+	if _, err := s.SubscribeAll(map[Topic]Filter{TopicLogs: {}, TopicAlerts: {}}, ""); err != nil {
 		t.Fatal(err)
 	}
 	publishLog(t, h, "info", "svc", "0")
@@ -213,7 +213,7 @@ func TestSubscribeAllSinceAcrossTopics(t *testing.T) {
 	if len(seen) != 4 {
 		t.Fatalf("got %d, want 4", len(seen))
 	}
-	rep, err := newSub(t, h).SubscribeAll([]Topic{TopicLogs, TopicAlerts}, Filter{}, seen[1].ID)
+	rep, err := newSub(t, h).SubscribeAll(map[Topic]Filter{TopicLogs: {}, TopicAlerts: {}}, seen[1].ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,519 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/paymon/paymon/internal/auth"
+	"github.com/paymon/paymon/internal/metrics"
+	"github.com/paymon/paymon/internal/realtime"
+)
+
+// StreamConfig is what the stream routes need. The per-client send queue
+// is the hub's subscriber queue (realtime.Options.QueueSize).
+type StreamConfig struct {
+	Hub *realtime.Hub
+	// PingInterval is how often the server pings a WebSocket client and
+	// sends an SSE comment, so proxies keep the connection open (20s).
+	PingInterval time.Duration
+}
+
+const (
+	// streamReadLimit caps one client frame; subscribe frames are tiny.
+	streamReadLimit = 16 << 10
+	// streamWriteTimeout bounds one SSE write; a WebSocket write is
+	// bounded by the ping (a peer that does not answer is cut).
+	streamWriteTimeout = 10 * time.Second
+)
+
+// topicPerm is the permission each topic needs: a role may only stream
+// what it may read.
+var topicPerm = map[realtime.Topic]auth.Permission{
+	realtime.TopicPayments: auth.PaymentsRead,
+	realtime.TopicLogs:     auth.LogsRead,
+	realtime.TopicAlerts:   auth.AlertsRead,
+}
+
+func (s *server) pingInterval() time.Duration {
+	if s.Streams.PingInterval > 0 {
+		return s.Streams.PingInterval
+	}
+	return 20 * time.Second
+}
+
+// streamPrincipal authenticates a stream request like require does, but
+// checks no permission: each topic is checked on its own.
+func (s *server) streamPrincipal(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
+	tok := bearer(r)
+	if tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="paymon"`)
+		s.writeError(w, r, errUnauthenticated)
+		return auth.Principal{}, false
+	}
+	p, err := s.Auth.Authenticate(r.Context(), tok)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="paymon", error="invalid_token"`)
+		if ae := toAPIError(err); ae.Status >= 500 {
+			s.writeError(w, r, err)
+			return auth.Principal{}, false
+		}
+		s.writeError(w, r, errUnauthenticated)
+		return auth.Principal{}, false
+	}
+	if s.Streams.Hub == nil {
+		s.writeError(w, r, &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "streaming is not enabled on this server", RetryAfter: 30})
+		return auth.Principal{}, false
+	}
+	return p, true
+}
+
+var errStreamShuttingDown = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the server is shutting down; reconnect", RetryAfter: 1}
+
+// sameOrigin accepts requests without an Origin (non-browser clients) and
+// browser requests whose Origin host is the host they called: the
+// dashboard is served from the same origin, and no other site's page may
+// open a stream with a token it got hold of.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// streamWS serves GET /api/v1/stream (DESIGN.md "Streaming protocol").
+func (s *server) streamWS(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.streamPrincipal(w, r)
+	if !ok {
+		return
+	}
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		w.Header().Set("Upgrade", "websocket")
+		s.writeError(w, r, &apiError{Status: http.StatusUpgradeRequired, Code: "upgrade_required", Message: "this endpoint speaks WebSocket; use /api/v1/stream/sse for Server-Sent Events"})
+		return
+	}
+	if !sameOrigin(r) {
+		s.writeError(w, r, &apiError{Status: http.StatusForbidden, Code: "forbidden_origin", Message: "cross-origin WebSocket connections are not allowed"})
+		return
+	}
+	sub, err := s.Streams.Hub.NewSubscriber()
+	if err != nil {
+		s.writeError(w, r, errStreamShuttingDown)
+		return
+	}
+	defer sub.Close()
+	// The origin was checked above with the error envelope.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return // Accept has answered the bad handshake
+	}
+	conn.SetReadLimit(streamReadLimit)
+	metrics.StreamClients.WithLabelValues("ws").Inc()
+	defer metrics.StreamClients.WithLabelValues("ws").Dec()
+
+	c := &wsClient{s: s, conn: conn, sub: sub, who: p, cmds: make(chan wsCmd, 8), requestID: requestID(r.Context())}
+	c.run(r.Context())
+}
+
+// wsClient is one WebSocket connection: the handler goroutine reads
+// frames, one writer goroutine owns every write (so acks, replays and live
+// events keep their order) and one goroutine pings.
+type wsClient struct {
+	s         *server
+	conn      *websocket.Conn
+	sub       *realtime.Subscriber
+	who       auth.Principal
+	cmds      chan wsCmd
+	requestID string
+}
+
+// wsCmd is a parsed client frame handed to the writer: a subscribe, an
+// unsubscribe, or an error frame to send back.
+type wsCmd struct {
+	op     string
+	topic  realtime.Topic
+	filter realtime.Filter
+	since  string
+	err    *frameError
+}
+
+type frameError struct {
+	Type    string         `json:"type"`
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Topic   realtime.Topic `json:"topic,omitempty"`
+}
+
+func newFrameError(code string, topic realtime.Topic, format string, a ...any) *frameError {
+	return &frameError{Type: "error", Code: code, Message: fmt.Sprintf(format, a...), Topic: topic}
+}
+
+type ackFrame struct {
+	Type  string         `json:"type"`
+	Topic realtime.Topic `json:"topic"`
+}
+
+func (c *wsClient) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { c.write(ctx, cancel) })
+	wg.Go(func() { defer cancel(); c.keepAlive(ctx) })
+	// When the hub ends the subscriber, say goodbye at once, even while
+	// the writer is stuck on a client that stopped reading: Close gives
+	// the close frame 5 s to get through, then drops the TCP connection,
+	// which unblocks the writer. The reader then sees the connection end.
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+		case <-c.sub.Done():
+			c.goodbye(c.sub.Err())
+		}
+	})
+	c.read(ctx)
+	cancel()
+	wg.Wait()
+	_ = c.conn.CloseNow()
+}
+
+func (c *wsClient) read(ctx context.Context) {
+	for {
+		typ, data, err := c.conn.Read(ctx)
+		if err != nil {
+			return // the peer left, or we are closing
+		}
+		cmd := c.parse(typ, data)
+		select {
+		case c.cmds <- cmd:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+type clientFrame struct {
+	Type   string          `json:"type"`
+	Topic  string          `json:"topic"`
+	Filter json.RawMessage `json:"filter"`
+	Since  string          `json:"since"`
+}
+
+// parse turns one client frame into a command; bad input becomes an error
+// frame and the connection carries on.
+func (c *wsClient) parse(typ websocket.MessageType, data []byte) wsCmd {
+	fail := func(code string, topic realtime.Topic, format string, a ...any) wsCmd {
+		return wsCmd{op: "error", err: newFrameError(code, topic, format, a...)}
+	}
+	if typ != websocket.MessageText {
+		return fail("bad_frame", "", "frames must be JSON text")
+	}
+	var f clientFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return fail("bad_frame", "", "frame is not a JSON object: %v", err)
+	}
+	if f.Type != "subscribe" && f.Type != "unsubscribe" {
+		return fail("bad_frame", "", "unknown frame type %q (want subscribe or unsubscribe)", f.Type)
+	}
+	topic, err := realtime.ParseTopic(f.Topic)
+	if err != nil {
+		return fail("unknown_topic", "", "%v", err)
+	}
+	if f.Type == "unsubscribe" {
+		return wsCmd{op: "unsubscribe", topic: topic}
+	}
+	if !c.who.Role.Can(topicPerm[topic]) {
+		return fail("forbidden", topic, "your role may not read %s", topic)
+	}
+	cmd := wsCmd{op: "subscribe", topic: topic, since: f.Since}
+	if len(f.Filter) > 0 && !bytes.Equal(f.Filter, []byte("null")) {
+		dec := json.NewDecoder(bytes.NewReader(f.Filter))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cmd.filter); err != nil {
+			return fail("invalid_filter", topic, "filter: %v", err)
+		}
+	}
+	return cmd
+}
+
+// write owns the connection's data frames. A write error ends the
+// connection (cancel); when the hub ends the subscriber it only stops, and
+// leaves the closing handshake to goodbye (cancelling would cut it short).
+func (c *wsClient) write(ctx context.Context, cancel context.CancelFunc) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.sub.Done():
+			return
+		case cmd := <-c.cmds:
+			if err := c.do(ctx, cmd); err != nil {
+				c.failed(ctx, err)
+				cancel()
+				return
+			}
+		case d := <-c.sub.Queue():
+			if !c.sub.Current(d) {
+				continue // queued before an unsubscribe or a filter change
+			}
+			if err := c.conn.Write(ctx, websocket.MessageText, d.Event.Frame()); err != nil {
+				c.failed(ctx, err)
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+// goodbye closes the connection the way the hub ended the subscriber.
+func (c *wsClient) goodbye(why error) {
+	switch {
+	case errors.Is(why, realtime.ErrSlow):
+		metrics.StreamDropped.WithLabelValues("slow").Inc()
+		c.s.log.Info("stream client too slow; disconnected", "request_id", c.requestID, "principal", c.who.ID)
+		_ = c.conn.Close(websocket.StatusPolicyViolation, "too slow: send queue full")
+	case errors.Is(why, realtime.ErrShutdown):
+		_ = c.conn.Close(websocket.StatusGoingAway, "server shutting down")
+	default:
+		_ = c.conn.CloseNow()
+	}
+}
+
+// failed records a write or ping failure that was not our own closing.
+func (c *wsClient) failed(ctx context.Context, err error) {
+	if ctx.Err() != nil || c.sub.Err() != nil {
+		return // we are closing it ourselves
+	}
+	if s := websocket.CloseStatus(err); s == websocket.StatusNormalClosure || s == websocket.StatusGoingAway {
+		return
+	}
+	metrics.StreamDropped.WithLabelValues("error").Inc()
+	c.s.log.Debug("stream client failed", "request_id", c.requestID, "err", err)
+}
+
+func (c *wsClient) send(ctx context.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("cannot encode frame: %w", err)
+	}
+	return c.conn.Write(ctx, websocket.MessageText, b)
+}
+
+func (c *wsClient) do(ctx context.Context, cmd wsCmd) error {
+	switch cmd.op {
+	case "error":
+		return c.send(ctx, cmd.err)
+	case "unsubscribe":
+		c.sub.Unsubscribe(cmd.topic)
+		return c.send(ctx, ackFrame{Type: "unsubscribed", Topic: cmd.topic})
+	}
+	rep, err := c.sub.Subscribe(cmd.topic, cmd.filter, cmd.since)
+	switch {
+	case errors.Is(err, realtime.ErrInvalidFilter):
+		return c.send(ctx, newFrameError("invalid_filter", cmd.topic, "%v", err))
+	case errors.Is(err, realtime.ErrBadSince):
+		return c.send(ctx, newFrameError("invalid_since", cmd.topic, "since must be an event id from this stream"))
+	case err != nil:
+		return nil // the subscriber has ended; write sees Done next
+	}
+	if err := c.send(ctx, ackFrame{Type: "subscribed", Topic: cmd.topic}); err != nil {
+		return err
+	}
+	if rep.Gap {
+		if err := c.send(ctx, newFrameError("replay_gap", cmd.topic, "event %s is no longer in the replay buffer; replaying the %d buffered events after it, some may be missing", cmd.since, len(rep.Events))); err != nil {
+			return err
+		}
+	}
+	for _, e := range rep.Events {
+		if err := c.conn.Write(ctx, websocket.MessageText, e.Frame()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keepAlive pings every PingInterval; a peer that does not answer within
+// half of it is cut.
+func (c *wsClient) keepAlive(ctx context.Context) {
+	t := time.NewTicker(c.s.pingInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, c.s.pingInterval()/2)
+			err := c.conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.failed(ctx, err)
+				return
+			}
+		}
+	}
+}
+
+// streamSSE serves GET /api/v1/stream/sse: the same feed as Server-Sent
+// Events, for clients behind proxies that refuse WebSocket upgrades.
+// Topics and filters come from the query; `since` (or the Last-Event-ID
+// header an EventSource sends when it reconnects) resumes.
+func (s *server) streamSSE(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.streamPrincipal(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	filters := map[realtime.Topic]realtime.Filter{}
+	for _, name := range strings.Split(q.Get("topics"), ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		t, err := realtime.ParseTopic(name)
+		if err != nil {
+			s.writeError(w, r, errInvalid("topics", err.Error()))
+			return
+		}
+		if !p.Role.Can(topicPerm[t]) {
+			s.writeError(w, r, &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: "your role may not read " + name})
+			return
+		}
+		var f realtime.Filter
+		switch t {
+		case realtime.TopicLogs:
+			if l := q.Get("levels"); l != "" {
+				f.Levels = strings.Split(l, ",")
+			}
+			f.Service = q.Get("service")
+		case realtime.TopicPayments:
+			f.Status, f.Provider = q.Get("status"), q.Get("provider")
+		}
+		if err := f.Validate(t); err != nil {
+			s.writeError(w, r, errInvalid("filter", err.Error()))
+			return
+		}
+		filters[t] = f
+	}
+	if len(filters) == 0 {
+		s.writeError(w, r, errInvalid("topics", "name at least one topic: payments, logs, alerts"))
+		return
+	}
+	since := r.Header.Get("Last-Event-ID")
+	if since == "" {
+		since = q.Get("since")
+	}
+	if since != "" && !realtime.ValidEventID(since) {
+		s.writeError(w, r, errInvalid("since", "since must be an event id from this stream"))
+		return
+	}
+	sub, err := s.Streams.Hub.NewSubscriber()
+	if err != nil {
+		s.writeError(w, r, errStreamShuttingDown)
+		return
+	}
+	defer sub.Close()
+	rep, err := sub.SubscribeAll(filters, since)
+	if err != nil {
+		s.writeError(w, r, errStreamShuttingDown)
+		return
+	}
+	metrics.StreamClients.WithLabelValues("sse").Inc()
+	defer metrics.StreamClients.WithLabelValues("sse").Dec()
+
+	rc := http.NewResponseController(w)
+	// A stream outlives the server's ReadTimeout, whose expiry would
+	// cancel the request; there is no body to read anyway.
+	_ = rc.SetReadDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+
+	var buf bytes.Buffer
+	buf.WriteString("retry: 3000\n\n")
+	if rep.Gap {
+		writeSSEError(&buf, newFrameError("replay_gap", "", "event %s is no longer in the replay buffer; replaying the %d buffered events after it, some may be missing", since, len(rep.Events)))
+	}
+	for _, e := range rep.Events {
+		writeSSEEvent(&buf, e)
+	}
+	flush := func() bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return false
+		}
+		buf.Reset()
+		return rc.Flush() == nil
+	}
+	if !flush() {
+		return
+	}
+	ping := time.NewTicker(s.pingInterval())
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-sub.Done():
+			if errors.Is(sub.Err(), realtime.ErrSlow) {
+				metrics.StreamDropped.WithLabelValues("slow").Inc()
+				writeSSEError(&buf, newFrameError("too_slow", "", "too slow: send queue full"))
+				flush()
+			}
+			return
+		case <-ping.C:
+			buf.WriteString(": ping\n\n")
+		case d := <-sub.Queue():
+			if sub.Current(d) {
+				writeSSEEvent(&buf, d.Event)
+			}
+			// Send what else is already queued in the same write.
+			for more := true; more && buf.Len() < 64<<10; {
+				select {
+				case d := <-sub.Queue():
+					if sub.Current(d) {
+						writeSSEEvent(&buf, d.Event)
+					}
+				default:
+					more = false
+				}
+			}
+		}
+		if buf.Len() > 0 && !flush() {
+			if r.Context().Err() == nil {
+				metrics.StreamDropped.WithLabelValues("error").Inc()
+			}
+			return
+		}
+	}
+}
+
+// writeSSEEvent writes one event: id and event name for EventSource,
+// data = the same JSON frame the WebSocket sends (one line: JSON encoding
+// never emits a raw newline).
+func writeSSEEvent(buf *bytes.Buffer, e *realtime.Event) {
+	buf.WriteString("id: ")
+	buf.WriteString(e.ID)
+	buf.WriteString("\nevent: ")
+	buf.WriteString(e.Type)
+	buf.WriteString("\ndata: ")
+	buf.Write(e.Frame())
+	buf.WriteString("\n\n")
+}
+
+func writeSSEError(buf *bytes.Buffer, fe *frameError) {
+	b, _ := json.Marshal(fe)
+	buf.WriteString("event: error\ndata: ")
+	buf.Write(b)
+	buf.WriteString("\n\n")
+}
