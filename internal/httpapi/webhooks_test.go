@@ -465,4 +465,3 @@ func getPayment(t *testing.T, e *apitest.Env, id string) hookPayment {
 	_ = json.Unmarshal(body, &p)
 	return p
 }
-
