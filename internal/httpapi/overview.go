@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/paymon/paymon/internal/metrics"
@@ -26,8 +25,14 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request) {
 		}
 		window = d
 	}
-	to := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
-	from := to.Add(-window)
+	// One point per step, zeros included, so charts do not jump over
+	// quiet minutes; long windows use hourly points.
+	step := time.Minute
+	if window > 24*time.Hour {
+		step = time.Hour
+	}
+	to := time.Now().UTC().Truncate(step).Add(step)
+	from := to.Add(-window).Truncate(step)
 	incs, err := s.Payments.Stats(r.Context(), from, to)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -36,13 +41,16 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request) {
 	byStatus := map[string]int64{}
 	volume := map[string]int64{}
 	var total int64
-	buckets := map[time.Time]*overviewSeries{}
+	series := make([]overviewSeries, 0, int(to.Sub(from)/step))
+	for t := from; t.Before(to); t = t.Add(step) {
+		series = append(series, overviewSeries{Time: t, ByStatus: map[string]int64{}, AmountByCurrency: map[string]int64{}})
+	}
 	for _, in := range incs {
-		b := buckets[in.Bucket]
-		if b == nil {
-			b = &overviewSeries{Time: in.Bucket, ByStatus: map[string]int64{}, AmountByCurrency: map[string]int64{}}
-			buckets[in.Bucket] = b
+		i := int(in.Bucket.Sub(from) / step)
+		if i < 0 || i >= len(series) {
+			continue
 		}
+		b := &series[i]
 		switch in.Kind {
 		case "created":
 			total += in.Count
@@ -56,18 +64,13 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	series := make([]overviewSeries, 0, len(buckets))
-	for _, b := range buckets {
-		series = append(series, *b)
-	}
-	sort.Slice(series, func(i, j int) bool { return series[i].Time.Before(series[j].Time) })
 	var rate *float64
 	if done := byStatus["succeeded"] + byStatus["failed"]; done > 0 {
 		v := float64(byStatus["succeeded"]) / float64(done)
 		rate = &v
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"from": from, "to": to, "step": "1m",
+		"from": from, "to": to, "step": step.String(),
 		"payments": map[string]any{
 			"total": total, "by_status": byStatus, "success_rate": rate, "volume": volume, "series": series,
 		},
