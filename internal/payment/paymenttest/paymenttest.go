@@ -28,6 +28,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) payment.Store) {
 		{"ListFilters", testListFilters},
 		{"ListPagination", testListPagination},
 		{"ListPending", testListPending},
+		{"CreateWithClaim", testCreateWithClaim},
+		{"UpdateWithExtra", testUpdateWithExtra},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyConcurrentClaims", testConcurrentClaims},
 		{"IdempotencyExpirySweep", testIdempotencySweep},
@@ -63,7 +65,7 @@ func newPayment(at time.Time, status payment.Status, provider, currency string, 
 
 func mustCreate(t *testing.T, s payment.Store, p *payment.Payment) {
 	t.Helper()
-	if err := s.CreatePayment(context.Background(), p); err != nil {
+	if _, err := s.CreatePayment(context.Background(), p, nil); err != nil {
 		t.Fatalf("CreatePayment(%s): %v", p.ID, err)
 	}
 }
@@ -91,7 +93,7 @@ func testCreateGet(t *testing.T, s payment.Store) {
 
 	dup := newPayment(base, payment.StatusPending, "simulator", "USD", 1)
 	dup.ID = p.ID
-	if err := s.CreatePayment(ctx, dup); !errors.Is(err, payment.ErrDuplicate) {
+	if _, err := s.CreatePayment(ctx, dup, nil); !errors.Is(err, payment.ErrDuplicate) {
 		t.Fatalf("CreatePayment with an existing id: err = %v, want ErrDuplicate", err)
 	}
 	if got, _ := s.GetPayment(ctx, p.ID); got == nil || got.Currency != "EUR" {
@@ -129,14 +131,14 @@ func testGetByProviderID(t *testing.T, s payment.Store) {
 	}
 	// The provider id is learnt by an update; a second payment may not take it.
 	c.ProviderPaymentID = "pi_456"
-	if err := s.UpdatePayment(ctx, c, c.Version); err != nil {
+	if err := s.UpdatePayment(ctx, c, c.Version, payment.Extra{}); err != nil {
 		t.Fatalf("UpdatePayment setting provider id: %v", err)
 	}
 	if got, err := s.GetPaymentByProviderID(ctx, "stripe", "pi_456"); err != nil || got.ID != c.ID {
 		t.Fatalf("after update: %v, %v; want %s", got, err, c.ID)
 	}
 	d.ProviderPaymentID = "pi_456"
-	if err := s.UpdatePayment(ctx, d, d.Version); !errors.Is(err, payment.ErrDuplicate) {
+	if err := s.UpdatePayment(ctx, d, d.Version, payment.Extra{}); !errors.Is(err, payment.ErrDuplicate) {
 		t.Fatalf("second payment taking the same provider id: err = %v, want ErrDuplicate", err)
 	}
 }
@@ -150,7 +152,7 @@ func testUpdateVersion(t *testing.T, s payment.Store) {
 	p.Status = payment.StatusSucceeded
 	p.UpdatedAt = base.Add(time.Second)
 	p.Events = append(p.Events, payment.Event{Type: "succeeded", At: p.UpdatedAt})
-	if err := s.UpdatePayment(ctx, p, 1); err != nil {
+	if err := s.UpdatePayment(ctx, p, 1, payment.Extra{}); err != nil {
 		t.Fatalf("UpdatePayment: %v", err)
 	}
 	if p.Version != 2 {
@@ -163,7 +165,7 @@ func testUpdateVersion(t *testing.T, s payment.Store) {
 	samePayment(t, got, p)
 
 	stale.Status = payment.StatusFailed
-	if err := s.UpdatePayment(ctx, stale, 1); !errors.Is(err, payment.ErrVersionConflict) {
+	if err := s.UpdatePayment(ctx, stale, 1, payment.Extra{}); !errors.Is(err, payment.ErrVersionConflict) {
 		t.Fatalf("update with a stale version: err = %v, want ErrVersionConflict", err)
 	}
 	if stale.Version != 1 {
@@ -178,7 +180,7 @@ func testUpdateVersion(t *testing.T, s payment.Store) {
 		t.Fatalf("list by the updated status = %v, %v", ids(page), err)
 	}
 	missing := newPayment(base, payment.StatusPending, "simulator", "EUR", 1)
-	if err := s.UpdatePayment(ctx, missing, 1); !errors.Is(err, payment.ErrNotFound) {
+	if err := s.UpdatePayment(ctx, missing, 1, payment.Extra{}); !errors.Is(err, payment.ErrNotFound) {
 		t.Fatalf("update of a missing payment: err = %v, want ErrNotFound", err)
 	}
 }
@@ -312,7 +314,7 @@ func testListPagination(t *testing.T, s payment.Store) {
 	all[2].Status = payment.StatusFailed
 	all[7].Status = payment.StatusFailed
 	for _, p := range []*payment.Payment{all[2], all[7]} {
-		if err := s.UpdatePayment(ctx, p, p.Version); err != nil {
+		if err := s.UpdatePayment(ctx, p, p.Version, payment.Extra{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -606,4 +608,123 @@ func testStats(t *testing.T, s payment.Store) {
 			t.Fatalf("stats[%d] = %+v, want %+v (all: %+v)", i, g, w, got)
 		}
 	}
+}
+
+func testCreateWithClaim(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	p := newPayment(base, payment.StatusPending, "simulator", "EUR", 700)
+	claim := newRecord("payments.create:usr_1:c1", base)
+	claim.PaymentID = p.ID
+	held, err := s.CreatePayment(ctx, p, &claim)
+	if err != nil || held != nil {
+		t.Fatalf("create with a free claim = %+v, %v; want nil, nil", held, err)
+	}
+	if _, err := s.GetPayment(ctx, p.ID); err != nil {
+		t.Fatalf("payment created with a claim: %v", err)
+	}
+	existing, err := s.ClaimIdempotency(ctx, newRecord(claim.Key, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, existing, claim)
+
+	// The key is held: nothing is stored and the holder comes back.
+	q := newPayment(base, payment.StatusPending, "simulator", "EUR", 700)
+	again := newRecord(claim.Key, base.Add(time.Second))
+	again.PaymentID = q.ID
+	held, err = s.CreatePayment(ctx, q, &again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, held, claim)
+	if _, err := s.GetPayment(ctx, q.ID); !errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("a payment whose claim was held was stored anyway: %v", err)
+	}
+
+	// A refused payment does not keep its claim.
+	dup := newPayment(base, payment.StatusPending, "simulator", "EUR", 1)
+	dup.ID = p.ID
+	free := newRecord("payments.create:usr_1:c2", base)
+	free.PaymentID = dup.ID
+	if _, err := s.CreatePayment(ctx, dup, &free); !errors.Is(err, payment.ErrDuplicate) {
+		t.Fatalf("duplicate id with a claim: err = %v, want ErrDuplicate", err)
+	}
+	if existing, err := s.ClaimIdempotency(ctx, free); err != nil || existing != nil {
+		t.Fatalf("the claim of a refused payment is still held: %+v, %v", existing, err)
+	}
+
+	// Concurrent creates with one key: one payment.
+	const n = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := 0
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := newPayment(base, payment.StatusPending, "simulator", "USD", 5)
+			c := newRecord("payments.create:usr_1:race", base)
+			c.PaymentID = p.ID
+			held, err := s.CreatePayment(ctx, p, &c)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if held == nil {
+				mu.Lock()
+				created++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	page, _, err := s.ListPayments(ctx, payment.ListFilter{Currency: "USD", Limit: 100})
+	if err != nil || created != 1 || len(page) != 1 {
+		t.Fatalf("concurrent creates with one key: %d won, %d stored (%v); want 1 and 1", created, len(page), err)
+	}
+}
+
+func testUpdateWithExtra(t *testing.T, s payment.Store) {
+	ctx := context.Background()
+	p := newPayment(base, payment.StatusPending, "simulator", "EUR", 900)
+	claim := newRecord("payments.create:usr_1:x", base)
+	claim.PaymentID = p.ID
+	if _, err := s.CreatePayment(ctx, p, &claim); err != nil {
+		t.Fatal(err)
+	}
+	stale := p.Clone()
+	m := base.Truncate(time.Minute)
+	p.Status = payment.StatusSucceeded
+	body := []byte(`{"id":"` + p.ID + `"}`)
+	extra := payment.Extra{
+		Stats:    []payment.StatIncrement{{Bucket: m, Kind: "succeeded", Currency: "EUR", Count: 1, Amount: 900}},
+		Complete: &payment.IdempotencyRecord{Key: claim.Key, Status: 201, Body: body},
+	}
+	if err := s.UpdatePayment(ctx, p, 1, extra); err != nil {
+		t.Fatal(err)
+	}
+	existing, err := s.ClaimIdempotency(ctx, newRecord(claim.Key, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim.Status, claim.Body = 201, body
+	sameRecord(t, existing, claim)
+	stats, err := s.PaymentStats(ctx, m, m.Add(time.Minute))
+	if err != nil || len(stats) != 1 || stats[0].Count != 1 || stats[0].Amount != 900 {
+		t.Fatalf("stats after update = %+v, %v", stats, err)
+	}
+	// A refused update writes none of its extras.
+	stale.Status = payment.StatusFailed
+	other := payment.Extra{
+		Stats:    []payment.StatIncrement{{Bucket: m, Kind: "failed", Currency: "EUR", Count: 1, Amount: 900}},
+		Complete: &payment.IdempotencyRecord{Key: claim.Key, Status: 402, Body: []byte("no")},
+	}
+	if err := s.UpdatePayment(ctx, stale, 1, other); !errors.Is(err, payment.ErrVersionConflict) {
+		t.Fatalf("stale update: %v", err)
+	}
+	if stats, _ := s.PaymentStats(ctx, m, m.Add(time.Minute)); len(stats) != 1 {
+		t.Fatalf("a refused update added stats: %+v", stats)
+	}
+	existing, _ = s.ClaimIdempotency(ctx, newRecord(claim.Key, base))
+	sameRecord(t, existing, claim)
 }

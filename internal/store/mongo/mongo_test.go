@@ -1,0 +1,83 @@
+package mongo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/paymon/paymon/internal/auth"
+	"github.com/paymon/paymon/internal/auth/authtest"
+	"github.com/paymon/paymon/internal/dependency"
+	"github.com/paymon/paymon/internal/payment"
+	"github.com/paymon/paymon/internal/payment/paymenttest"
+	"github.com/paymon/paymon/internal/store/mongo"
+	"github.com/paymon/paymon/internal/testenv"
+)
+
+var dbSeq atomic.Int64
+
+// open returns a store on a fresh database of srv, so subtests sharing one
+// server never see each other's data.
+func open(t *testing.T, srv *testenv.Server) *mongo.Store {
+	t.Helper()
+	s, err := mongo.Open(context.Background(), srv.URL(), fmt.Sprintf("paymon_test_%d", dbSeq.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestPaymentStoreConformance(t *testing.T) {
+	srv := testenv.FerretDB(t)
+	paymenttest.RunStoreTests(t, func(t *testing.T) payment.Store { return open(t, srv) })
+}
+
+func TestAuthStoreConformance(t *testing.T) {
+	srv := testenv.FerretDB(t)
+	authtest.RunStoreTests(t, func(t *testing.T) auth.Store { return open(t, srv) })
+}
+
+// TestWritesAreMajorityJournaled checks that the server accepts the write
+// concern every write of the store carries (w:majority, j:true).
+func TestWritesAreMajorityJournaled(t *testing.T) {
+	srv := testenv.FerretDB(t)
+	s := open(t, srv)
+	if _, err := s.GetOrCreateSecret(context.Background(), "probe", []byte("x")); err != nil {
+		t.Fatalf("a w:majority j:true write was refused: %v", err)
+	}
+}
+
+// TestDownAndBack checks that a stopped server gives dependency errors
+// (503 with Retry-After upstream) within the selection timeout, and that
+// the same Store works again once the server is back.
+func TestDownAndBack(t *testing.T) {
+	srv := testenv.FerretDB(t)
+	s := open(t, srv)
+	ctx := context.Background()
+	if _, err := s.CountUsers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop(t)
+	if _, err := s.CountUsers(ctx); !errors.Is(err, dependency.ErrUnavailable) {
+		t.Fatalf("read with the server down: err = %v, want dependency.ErrUnavailable", err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, dependency.ErrUnavailable) {
+		t.Fatalf("Ping with the server down: err = %v", err)
+	}
+	srv.Start(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := s.CountUsers(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not recover within 30s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
