@@ -19,6 +19,19 @@ func isDomainErr(err error) bool {
 		errors.Is(err, auth.ErrDuplicate)
 }
 
+
+// The statements of the create path, prepared once (see DB.prepared).
+const (
+	qInsertPayment = `INSERT INTO payments(id, status, provider, currency, provider_payment_id, created_at, version, doc) VALUES (?,?,?,?,?,?,?,?)`
+	qUpdatePayment = `UPDATE payments SET status = ?, provider_payment_id = ?, version = ?, doc = ? WHERE id = ? AND version = ?`
+	qCompleteIdem  = `UPDATE idempotency SET status = ?, body = ? WHERE key = ?`
+	qClaimIdem     = `INSERT INTO idempotency(key, request_hash, payment_id, status, locked_until, created_at, expires_at) VALUES (?,?,?,0,?,?,?) ON CONFLICT(key) DO NOTHING`
+	qAddStats      = `INSERT INTO payment_stats(bucket, kind, currency, count, amount) VALUES (?,?,?,?,?)
+			ON CONFLICT(bucket, kind, currency) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount`
+)
+
+var hotStatements = []string{qInsertPayment, qUpdatePayment, qCompleteIdem, qClaimIdem, qAddStats}
+
 func readErr(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
@@ -38,13 +51,13 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, claim *paym
 	err = db.exec(ctx, "create_payment", func(tx *sql.Tx) error {
 		existing = nil
 		if claim != nil {
-			held, err := claimIn(tx, *claim)
+			held, err := db.claimIn(tx, *claim)
 			if err != nil || held != nil {
 				existing = held
 				return err
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO payments(id, status, provider, currency, provider_payment_id, created_at, version, doc) VALUES (?,?,?,?,?,?,?,?)`,
+		_, err := db.txExec(tx, qInsertPayment,
 			p.ID, string(p.Status), p.Provider, p.Currency, p.ProviderPaymentID, p.CreatedAt.UnixNano(), p.Version, doc)
 		if isUnique(err) {
 			return payment.ErrDuplicate
@@ -92,7 +105,7 @@ func (db *DB) UpdatePayment(ctx context.Context, p *payment.Payment, expect int6
 		return fmt.Errorf("cannot encode payment: %w", err)
 	}
 	err = db.exec(ctx, "update_payment", func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE payments SET status = ?, provider_payment_id = ?, version = ?, doc = ? WHERE id = ? AND version = ?`,
+		res, err := db.txExec(tx, qUpdatePayment,
 			string(p.Status), p.ProviderPaymentID, next.Version, doc, p.ID, expect)
 		if isUnique(err) {
 			return payment.ErrDuplicate
@@ -107,11 +120,11 @@ func (db *DB) UpdatePayment(ctx context.Context, p *payment.Payment, expect int6
 			}
 			return payment.ErrVersionConflict
 		}
-		if err := addStatsIn(tx, extra.Stats); err != nil {
+		if err := db.addStatsIn(tx, extra.Stats); err != nil {
 			return err
 		}
 		if c := extra.Complete; c != nil {
-			if _, err := tx.Exec(`UPDATE idempotency SET status = ?, body = ? WHERE key = ?`, c.Status, c.Body, c.Key); err != nil {
+			if _, err := db.txExec(tx, qCompleteIdem, c.Status, c.Body, c.Key); err != nil {
 				return err
 			}
 		}
@@ -200,15 +213,15 @@ func (db *DB) ClaimIdempotency(ctx context.Context, rec payment.IdempotencyRecor
 	var existing *payment.IdempotencyRecord
 	err := db.exec(ctx, "claim_idempotency", func(tx *sql.Tx) error {
 		var err error
-		existing, err = claimIn(tx, rec)
+		existing, err = db.claimIn(tx, rec)
 		return err
 	})
 	return existing, err
 }
 
 // claimIn inserts rec unless its key is held, and returns the holder.
-func claimIn(tx *sql.Tx, rec payment.IdempotencyRecord) (*payment.IdempotencyRecord, error) {
-	res, err := tx.Exec(`INSERT INTO idempotency(key, request_hash, payment_id, status, locked_until, created_at, expires_at) VALUES (?,?,?,0,?,?,?) ON CONFLICT(key) DO NOTHING`,
+func (db *DB) claimIn(tx *sql.Tx, rec payment.IdempotencyRecord) (*payment.IdempotencyRecord, error) {
+	res, err := db.txExec(tx, qClaimIdem,
 		rec.Key, rec.RequestHash, rec.PaymentID, ms(rec.LockedUntil), ms(rec.CreatedAt), ms(rec.ExpiresAt))
 	if err != nil {
 		return nil, err
@@ -249,7 +262,7 @@ func (db *DB) TakeOverIdempotency(ctx context.Context, key string, prev, next ti
 // CompleteIdempotency implements payment.Store.
 func (db *DB) CompleteIdempotency(ctx context.Context, key string, status int, body []byte) error {
 	return db.exec(ctx, "complete_idempotency", func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE idempotency SET status = ?, body = ? WHERE key = ?`, status, body, key)
+		_, err := db.txExec(tx, qCompleteIdem, status, body, key)
 		return err
 	})
 }
@@ -293,14 +306,12 @@ func (db *DB) RecordWebhookEvent(ctx context.Context, provider, eventID string, 
 
 // AddPaymentStats implements payment.Store.
 func (db *DB) AddPaymentStats(ctx context.Context, incs []payment.StatIncrement) error {
-	return db.exec(ctx, "add_payment_stats", func(tx *sql.Tx) error { return addStatsIn(tx, incs) })
+	return db.exec(ctx, "add_payment_stats", func(tx *sql.Tx) error { return db.addStatsIn(tx, incs) })
 }
 
-func addStatsIn(tx *sql.Tx, incs []payment.StatIncrement) error {
+func (db *DB) addStatsIn(tx *sql.Tx, incs []payment.StatIncrement) error {
 	for _, in := range incs {
-		if _, err := tx.Exec(`INSERT INTO payment_stats(bucket, kind, currency, count, amount) VALUES (?,?,?,?,?)
-			ON CONFLICT(bucket, kind, currency) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount`,
-			ms(in.Bucket), in.Kind, in.Currency, in.Count, in.Amount); err != nil {
+		if _, err := db.txExec(tx, qAddStats, ms(in.Bucket), in.Kind, in.Currency, in.Count, in.Amount); err != nil {
 			return err
 		}
 	}
