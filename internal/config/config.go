@@ -53,6 +53,7 @@ type Config struct {
 	AlertErrorLogWindow     time.Duration
 
 	LogLevel       slog.Level
+	AccessLog      bool
 	LogRetention   string
 	MaxBodyBytes   int64
 	PendingTimeout time.Duration
@@ -138,6 +139,14 @@ func options() []option {
 		{"PAYMON_ALERT_ERROR_LOG_WINDOW", "alert-error-log-window", "5m", "window of ErrorLogSpike", false, durOpt(time.Minute, func(c *Config) *time.Duration { return &c.AlertErrorLogWindow })},
 		{"PAYMON_LOG_LEVEL", "log-level", "info", "level of Paymon's own logs: debug, info, warn, error", false, func(c *Config, v string) error {
 			return c.LogLevel.UnmarshalText([]byte(v))
+		}},
+		{"PAYMON_ACCESS_LOG", "access-log", "true", "write one structured log line per HTTP request (true or false)", false, func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.AccessLog = b
+			return nil
 		}},
 		{"PAYMON_LOG_RETENTION", "log-retention", "debug=24h,info=168h,warn=336h,error=720h,fatal=720h", "how long stored log entries are kept, per level", false, func(c *Config, v string) error {
 			if _, err := ParseRetention(v); err != nil {
@@ -348,7 +357,7 @@ func (c *Config) values() map[string]string {
 		"PAYMON_ALERT_FAILURE_RATIO": strconv.FormatFloat(c.AlertFailureRatio, 'g', -1, 64), "PAYMON_ALERT_FAILURE_WINDOW": c.AlertFailureWindow.String(),
 		"PAYMON_ALERT_FAILURE_MIN_PAYMENTS": strconv.FormatInt(c.AlertFailureMinPayments, 10), "PAYMON_ALERT_FAILURE_STREAK": strconv.FormatInt(c.AlertFailureStreak, 10),
 		"PAYMON_ALERT_NO_PAYMENTS_WINDOW": c.AlertNoPaymentsWindow.String(), "PAYMON_ALERT_ERROR_LOG_THRESHOLD": strconv.FormatInt(c.AlertErrorLogThreshold, 10),
-		"PAYMON_ALERT_ERROR_LOG_WINDOW": c.AlertErrorLogWindow.String(), "PAYMON_LOG_LEVEL": c.LogLevel.String(),
+		"PAYMON_ALERT_ERROR_LOG_WINDOW": c.AlertErrorLogWindow.String(), "PAYMON_LOG_LEVEL": c.LogLevel.String(), "PAYMON_ACCESS_LOG": strconv.FormatBool(c.AccessLog),
 		"PAYMON_LOG_RETENTION": c.LogRetention, "PAYMON_MAX_BODY_BYTES": strconv.FormatInt(c.MaxBodyBytes, 10),
 		"PAYMON_PENDING_TIMEOUT": c.PendingTimeout.String(),
 	}
