@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	context.AfterFunc(ctx, a.StopStreams)
 	a.Payments.Observe(realtime.PaymentObserver{Hub: a.Streams, Log: logger})
 
-	if err := a.newAlerts(ctx, db, stdout, nil); err != nil {
+	if err := a.newAlerts(ctx, db, db, stdout, nil); err != nil {
 		return fail(err)
 	}
 
@@ -219,10 +219,16 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 	return done
 }
 
-// newAlerts builds the alert engine over the shared store, with the
-// webhook notifier when PAYMON_ALERT_WEBHOOK_URL is set. errs may be nil
-// (no log store): ErrorLogSpike is then left out.
-func (a *App) newAlerts(ctx context.Context, db *sqlite.DB, stdout io.Writer, errs alert.ErrorCounter) error {
+// secretStore keeps generated secrets where every instance finds them
+// (auth.Store).
+type secretStore interface {
+	GetOrCreateSecret(ctx context.Context, name string, gen []byte) ([]byte, error)
+}
+
+// newAlerts builds the alert engine over store, with the webhook notifier
+// when PAYMON_ALERT_WEBHOOK_URL is set. errs may be nil (no log store):
+// ErrorLogSpike is then left out.
+func (a *App) newAlerts(ctx context.Context, store alert.Store, secrets secretStore, stdout io.Writer, errs alert.ErrorCounter) error {
 	var webhook *alert.Webhook
 	if a.cfg.AlertWebhookURL != "" {
 		secret := []byte(a.cfg.AlertWebhookSecret)
@@ -234,7 +240,7 @@ func (a *App) newAlerts(ctx context.Context, db *sqlite.DB, stdout io.Writer, er
 				return fmt.Errorf("cannot generate the alert webhook secret: %w", err)
 			}
 			gen = []byte(hex.EncodeToString(gen))
-			got, err := db.GetOrCreateSecret(ctx, "alert_webhook_secret", gen)
+			got, err := secrets.GetOrCreateSecret(ctx, "alert_webhook_secret", gen)
 			if err != nil {
 				return fmt.Errorf("cannot keep the alert webhook secret: %w", err)
 			}
@@ -252,7 +258,7 @@ func (a *App) newAlerts(ctx context.Context, db *sqlite.DB, stdout io.Writer, er
 		NoPaymentsWindow: a.cfg.AlertNoPaymentsWindow,
 		ErrorLogWindow:   a.cfg.AlertErrorLogWindow, ErrorLogThreshold: a.cfg.AlertErrorLogThreshold,
 	}, a.Payments, errs)
-	a.Alerts = alert.NewEngine(db, rules, alert.Options{Logger: a.log, Webhook: webhook})
+	a.Alerts = alert.NewEngine(store, rules, alert.Options{Logger: a.log, Webhook: webhook})
 	return nil
 }
 
