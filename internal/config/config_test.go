@@ -1,6 +1,10 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
+
+	"github.com/paymon/paymon/internal/testenv"
 	"io"
 	"strings"
 	"testing"
@@ -101,5 +105,19 @@ func TestAlertRuleSettings(t *testing.T) {
 	}
 	if s := c.String(); !strings.Contains(s, "PAYMON_ALERT_FAILURE_RATIO=0.5") || !strings.Contains(s, "PAYMON_ALERT_NO_PAYMENTS_WINDOW=1h0m0s") {
 		t.Fatalf("String lacks alert settings:\n%s", s)
+	}
+}
+
+// The README's configuration table is the user's reference: every setting
+// serve reads must be in it.
+func TestReadmeDocumentsEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range Names() {
+		if !strings.Contains(string(b), "`"+n+"`") {
+			t.Errorf("README.md does not document %s", n)
+		}
 	}
 }
