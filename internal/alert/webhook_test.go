@@ -21,7 +21,6 @@ type receiver struct {
 	statuses []int // answer per attempt; 200 once they run out
 	mu       sync.Mutex
 	attempts int
-	verified []alert.Notification
 	bad      []error
 	got      chan alert.Notification
 }
