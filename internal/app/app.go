@@ -29,6 +29,7 @@ import (
 	"github.com/paymon/paymon/internal/payment/provider/simulator"
 	"github.com/paymon/paymon/internal/payment/provider/stripe"
 	"github.com/paymon/paymon/internal/realtime"
+	mongostore "github.com/paymon/paymon/internal/store/mongo"
 	"github.com/paymon/paymon/internal/store/sqlite"
 	"github.com/paymon/paymon/web"
 )
@@ -39,6 +40,8 @@ type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	closers  []func() error
+	redis    *cache.Redis                // nil without PAYMON_REDIS_URL
+	busPing  func(context.Context) error // for /readyz
 	Payments *payment.Service
 	Auth     *auth.Service
 	Handler  http.Handler
@@ -69,10 +72,32 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		return fail(err)
 	}
 	a.closers = append(a.closers, db.Close)
-	mem := cache.NewMemory(100_000)
+	var mem cache.Cache = cache.NewMemory(100_000)
 	a.closers = append(a.closers, mem.Close)
+	// Production stores: MongoDB for payments and identities (logs and
+	// alerts stay in the embedded store until they have Mongo adapters),
+	// Redis for the cache, rate limits and the bus, shared by every instance.
+	var payStore payment.Store = db
+	var authStore auth.Store = db
+	storePing := db.Ping
+	if cfg.MongoURI != "" {
+		ms, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
+		if err != nil {
+			return fail(fmt.Errorf("cannot open MongoDB: %w", err))
+		}
+		a.closers = append(a.closers, ms.Close)
+		payStore, authStore, storePing = ms, ms, ms.Ping
+	}
+	if cfg.RedisURL != "" {
+		a.redis, err = cache.NewRedis(cfg.RedisURL)
+		if err != nil {
+			return fail(err)
+		}
+		a.closers = append(a.closers, a.redis.Close)
+		mem = a.redis
+	}
 
-	a.Auth, err = auth.NewService(ctx, db, cfg.JWTSecret, auth.Options{})
+	a.Auth, err = auth.NewService(ctx, authStore, cfg.JWTSecret, auth.Options{})
 	if err != nil {
 		return fail(err)
 	}
@@ -84,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	if err != nil {
 		return fail(err)
 	}
-	a.Payments, err = payment.NewService(db, mem, providers, payment.Options{DefaultProvider: cfg.Provider, Logger: logger})
+	a.Payments, err = payment.NewService(payStore, mem, providers, payment.Options{DefaultProvider: cfg.Provider, Logger: logger})
 	if err != nil {
 		return fail(err)
 	}
@@ -105,13 +130,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	context.AfterFunc(ctx, a.StopStreams)
 	a.Payments.Observe(realtime.PaymentObserver{Hub: a.Streams, Log: logger})
 
-	if err := a.newAlerts(ctx, db, db, stdout, nil); err != nil {
+	if err := a.newAlerts(ctx, db, authStore, stdout, nil); err != nil {
 		return fail(err)
 	}
 
 	a.Handler = httpapi.New(httpapi.Deps{
 		Payments: a.Payments, Auth: a.Auth, Limiter: mem,
-		Checks:       map[string]func(context.Context) error{"store": db.Ping, "cache": mem.Ping},
+		Checks:       map[string]func(context.Context) error{"store": storePing, "cache": mem.Ping, "bus": a.busPing},
 		Logger:       logger,
 		AccessLog:    cfg.LogLevel <= slog.LevelDebug,
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -127,6 +152,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 // instance; Redis pub/sub (internal/cache) when PAYMON_REDIS_URL is set,
 // so that every instance sees every event.
 func (a *App) newBus() (realtime.Bus, error) {
+	if a.redis != nil {
+		rb := cache.NewRedisBus(a.redis.Client())
+		a.busPing = rb.Ping
+		return rb, nil
+	}
+	a.busPing = func(context.Context) error { return nil }
 	bus := realtime.NewLocalBus()
 	a.closers = append(a.closers, bus.Close)
 	return bus, nil
