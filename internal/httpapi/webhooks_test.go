@@ -465,3 +465,20 @@ func getPayment(t *testing.T, e *apitest.Env, id string) hookPayment {
 	_ = json.Unmarshal(body, &p)
 	return p
 }
+
+func TestStripeChargeRefundedIsRecordedNotCounted(t *testing.T) {
+	e := newStripeEnv(t)
+	p := e.createPending()
+	if st, body := e.send(stripeEvent("evt_cr_0", "payment_intent.succeeded", intent(p, "succeeded", nil)), e.secret, time.Now()); st != 200 {
+		t.Fatalf("%d %s", st, body)
+	}
+	charge := map[string]any{"id": "ch_1", "object": "charge", "amount": 2000, "amount_refunded": 500, "refunded": false,
+		"currency": "eur", "payment_intent": p.ProviderPaymentID, "metadata": map[string]string{}}
+	if st, body := e.send(stripeEvent("evt_cr_1", "charge.refunded", charge), e.secret, time.Now()); st != 200 {
+		t.Fatalf("charge.refunded: %d %s", st, body)
+	}
+	got := e.get(p.ID)
+	if got.AmountRefunded != 0 || got.Status != "succeeded" || got.Events[len(got.Events)-1].Type != "provider_refund_reported" {
+		t.Fatalf("after charge.refunded: refunded %d status %s events %v, want the report in the history only", got.AmountRefunded, got.Status, eventTypes(got))
+	}
+}

@@ -13,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	stripego "github.com/stripe/stripe-go/v85"
+
+	"github.com/paymon/paymon/internal/metrics"
 
 	"github.com/paymon/paymon/internal/payment"
 	"github.com/paymon/paymon/internal/payment/provider/backoff"
@@ -105,6 +109,14 @@ func newProvider(t *testing.T, base, key string) *Provider {
 		t.Fatal(err)
 	}
 	return sp
+}
+
+// attempts reads how many calls paymon_provider_request_duration_seconds
+// recorded for one label set.
+func attempts(op, outcome string) uint64 {
+	var m dto.Metric
+	_ = metrics.ProviderDuration.WithLabelValues("stripe", op, outcome).(prometheus.Metric).Write(&m)
+	return m.GetHistogram().GetSampleCount()
 }
 
 func kindOf(err error) payment.ProviderErrorKind {
@@ -216,6 +228,7 @@ func TestRetriableFailuresAreRetriedWithTheSameKey(t *testing.T) {
 		px, base := startProxy(t, sm)
 		sp := newProvider(t, base, "sk_test_123")
 		px.inject(status, status)
+		retriedBefore, okBefore := attempts("create", "retriable"), attempts("create", "ok")
 		res, err := sp.Create(context.Background(), payment.ProviderRequest{PaymentID: "pay_R1", Amount: 100, Currency: "EUR"})
 		if err != nil {
 			t.Fatalf("%d: create after 2 injected failures: %v", status, err)
@@ -223,6 +236,9 @@ func TestRetriableFailuresAreRetriedWithTheSameKey(t *testing.T) {
 		reqs := px.requests()
 		if len(reqs) != 3 || res.ProviderPaymentID == "" {
 			t.Fatalf("%d: %d requests, want 3 (2 failed + 1 forwarded)", status, len(reqs))
+		}
+		if r, o := attempts("create", "retriable")-retriedBefore, attempts("create", "ok")-okBefore; r != 2 || o != 1 {
+			t.Fatalf("%d: metric recorded %d retriable and %d ok attempts, want 2 and 1", status, r, o)
 		}
 		for i, r := range reqs {
 			if r.IdempotencyKey != "pay_R1" {
