@@ -163,6 +163,12 @@ func (s *Service) Close() error {
 // validated, e.g. by Decode). It returns once they are committed; entries
 // of concurrent calls are written together.
 func (s *Service) Ingest(ctx context.Context, entries []Entry) error {
+	return s.ingest(ctx, entries, false)
+}
+
+// ingest is Ingest; own entries (from Emit) are still taken while Close
+// drains the emit queue.
+func (s *Service) ingest(ctx context.Context, entries []Entry, own bool) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -180,18 +186,22 @@ func (s *Service) Ingest(ctx context.Context, entries []Entry) error {
 		RedactAttributes(e.Attributes)
 	}
 	r := &ingestReq{entries: entries, done: make(chan error, 1)}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return errClosed
+	unlock := func() {}
+	if !own {
+		s.mu.RLock()
+		if s.closed {
+			s.mu.RUnlock()
+			return errClosed
+		}
+		unlock = s.mu.RUnlock
 	}
 	select {
 	case s.reqs <- r:
+		unlock()
 	case <-ctx.Done():
-		s.mu.RUnlock()
+		unlock()
 		return ctx.Err()
 	}
-	s.mu.RUnlock()
 	// Once queued the batch will be written; wait for the outcome even if
 	// ctx ends, so a committed batch is never reported as failed.
 	return <-r.done
@@ -233,7 +243,7 @@ func (s *Service) emitter() {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := s.Ingest(ctx, slices.Clone(batch))
+		err := s.ingest(ctx, slices.Clone(batch), true)
 		cancel()
 		if err != nil {
 			s.log.Error("cannot store paymon's own log entries", "entries", len(batch), "err", err)
@@ -291,9 +301,13 @@ func (s *Service) flush(batch []*ingestReq) {
 	if err != nil {
 		err = fmt.Errorf("cannot store log entries: %w", err)
 	}
-	for _, r := range batch {
-		r.done <- err
-	}
+	// Answer after the cache and the hooks have seen the batch, so that
+	// when a POST returns its entries are in /logs/recent and the feed.
+	defer func() {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}()
 	if err != nil {
 		return
 	}
