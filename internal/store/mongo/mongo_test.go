@@ -31,6 +31,10 @@ func open(t *testing.T, srv *testenv.Server) *mongo.Store {
 	return s
 }
 
+func openBench(srv *testenv.Server) (*mongo.Store, error) {
+	return mongo.Open(context.Background(), srv.URL(), fmt.Sprintf("paymon_bench_%d", dbSeq.Add(1)))
+}
+
 func TestPaymentStoreConformance(t *testing.T) {
 	srv := testenv.FerretDB(t)
 	paymenttest.RunStoreTests(t, func(t *testing.T) payment.Store { return open(t, srv) })
