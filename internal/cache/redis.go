@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,6 +25,7 @@ type Redis struct {
 // or rediss://). It does not connect: Redis being down at start-up makes
 // Paymon degraded, not dead, and the client connects when Redis returns.
 func NewRedisClient(url string) (*redis.Client, error) {
+	quietRedisLog.Do(func() { redis.SetLogger(slogPrintf{}) })
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("cannot parse Redis URL: %w", err)
@@ -34,6 +37,17 @@ func NewRedisClient(url string) (*redis.Client, error) {
 	opt.WriteTimeout = time.Second
 	opt.MaxRetries = 1
 	return redis.NewClient(opt), nil
+}
+
+var quietRedisLog sync.Once
+
+// slogPrintf sends go-redis's own messages (one per failed dial while Redis
+// is down) to slog at debug level: the failure is already reported by
+// paymon_cache_errors_total, /readyz and the callers' warnings.
+type slogPrintf struct{}
+
+func (slogPrintf) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
 }
 
 // NewRedis returns a cache on url.
