@@ -331,13 +331,17 @@ func TestConcurrentStripeCreatesWithOneKeyMakeOneIntent(t *testing.T) {
 	}
 	wg.Wait()
 	ids := map[string]bool{}
+	created, inFlight := 0, 0
+	defer func() { t.Logf("%d requests: %d answered 201, %d answered 409 (still in flight)", n, created, inFlight) }()
 	for i, a := range answers {
 		switch a.status {
 		case 201:
+			created++
 			var p hookPayment
 			_ = json.Unmarshal(a.body, &p)
 			ids[p.ID] = true
 		case 409: // still in flight after the wait: allowed by the contract
+			inFlight++
 		default:
 			t.Fatalf("request %d: %d %s", i, a.status, a.body)
 		}
@@ -480,5 +484,47 @@ func TestStripeChargeRefundedIsRecordedNotCounted(t *testing.T) {
 	got := e.get(p.ID)
 	if got.AmountRefunded != 0 || got.Status != "succeeded" || got.Events[len(got.Events)-1].Type != "provider_refund_reported" {
 		t.Fatalf("after charge.refunded: refunded %d status %s events %v, want the report in the history only", got.AmountRefunded, got.Status, eventTypes(got))
+	}
+}
+
+func TestPayPalApprovalWhoseCaptureFails(t *testing.T) {
+	e, fake := newPayPalEnv(t)
+	create := func() hookPayment {
+		st, body := e.Do("POST", "/api/v1/payments", e.AdminToken, map[string]any{"amount": 800, "currency": "EUR", "provider": "paypal"})
+		if st != 201 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+		var p hookPayment
+		_ = json.Unmarshal(body, &p)
+		fake.Approve(p.ProviderPaymentID)
+		return p
+	}
+	approved := func(p hookPayment, id string) map[string]any {
+		return map[string]any{"id": id, "event_type": "CHECKOUT.ORDER.APPROVED",
+			"resource": map[string]any{"id": p.ProviderPaymentID, "status": "APPROVED", "purchase_units": []map[string]any{{"custom_id": p.ID}}}}
+	}
+
+	// The payer's funding is declined at capture: the payment fails with it.
+	p := create()
+	fake.Inject("POST /v2/checkout/orders/"+p.ProviderPaymentID+"/capture", 422, "INSTRUMENT_DECLINED")
+	if st, body := paypalHook(e, paypalfake.ValidSignature, approved(p, "WH-DECL-1")); st != 200 {
+		t.Fatalf("%d %s", st, body)
+	}
+	if got := getPayment(t, e, p.ID); got.Status != "failed" || got.FailureReason != "instrument_declined" {
+		t.Fatalf("declined capture: %s %q, want failed instrument_declined", got.Status, got.FailureReason)
+	}
+
+	// PayPal is down at capture time: 503 so PayPal resends; the payment
+	// stays pending for the reconciler.
+	q := create()
+	for range 4 {
+		fake.Inject("POST /v2/checkout/orders/"+q.ProviderPaymentID+"/capture", 503, "SERVICE_UNAVAILABLE")
+	}
+	st, body := paypalHook(e, paypalfake.ValidSignature, approved(q, "WH-DOWN-1"))
+	if st != 503 || apitest.ErrorCode(body) != "unavailable" {
+		t.Fatalf("capture unreachable: %d %s, want 503", st, body)
+	}
+	if got := getPayment(t, e, q.ID); got.Status != "pending" {
+		t.Fatalf("after an unreachable capture: %s, want pending", got.Status)
 	}
 }
