@@ -332,7 +332,9 @@ func TestConcurrentStripeCreatesWithOneKeyMakeOneIntent(t *testing.T) {
 	wg.Wait()
 	ids := map[string]bool{}
 	created, inFlight := 0, 0
-	defer func() { t.Logf("%d requests: %d answered 201, %d answered 409 (still in flight)", n, created, inFlight) }()
+	defer func() {
+		t.Logf("%d requests: %d answered 201, %d answered 409 (still in flight)", n, created, inFlight)
+	}()
 	for i, a := range answers {
 		switch a.status {
 		case 201:
