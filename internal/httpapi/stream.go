@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -114,7 +116,8 @@ func (s *server) streamWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer sub.Close()
 	// The origin was checked above with the error envelope.
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	cw := &corkingWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(cw, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return // Accept has answered the bad handshake
 	}
@@ -122,7 +125,7 @@ func (s *server) streamWS(w http.ResponseWriter, r *http.Request) {
 	metrics.StreamClients.WithLabelValues("ws").Inc()
 	defer metrics.StreamClients.WithLabelValues("ws").Dec()
 
-	c := &wsClient{s: s, conn: conn, sub: sub, who: p, cmds: make(chan wsCmd, 8), requestID: requestID(r.Context())}
+	c := &wsClient{s: s, conn: conn, cork: cw.conn, sub: sub, who: p, cmds: make(chan wsCmd, 8), requestID: requestID(r.Context())}
 	c.run(r.Context())
 }
 
@@ -132,6 +135,7 @@ func (s *server) streamWS(w http.ResponseWriter, r *http.Request) {
 type wsClient struct {
 	s         *server
 	conn      *websocket.Conn
+	cork      *corkConn
 	sub       *realtime.Subscriber
 	who       auth.Principal
 	cmds      chan wsCmd
@@ -263,16 +267,49 @@ func (c *wsClient) write(ctx context.Context, cancel context.CancelFunc) {
 				return
 			}
 		case d := <-c.sub.Queue():
-			if !c.sub.Current(d) {
-				continue // queued before an unsubscribe or a filter change
-			}
-			if err := c.conn.Write(ctx, websocket.MessageText, d.Event.Frame()); err != nil {
+			if err := c.writeEvents(d); err != nil {
 				c.failed(ctx, err)
 				cancel()
 				return
 			}
 		}
 	}
+}
+
+// maxBatch bounds how many queued events go out in one socket write.
+const maxBatch = 64
+
+// writeEvents sends d and whatever else is already queued in one socket
+// write: one syscall per client per burst instead of one per event, which
+// is what lets one instance feed a thousand clients. Event writes use a
+// context without deadline (no per-write timer); a stuck peer is cut by
+// goodbye or the ping, which close the connection under the write.
+func (c *wsClient) writeEvents(d realtime.Delivery) error {
+	c.cork.cork()
+	var err error
+	for n := 0; ; n++ {
+		if c.sub.Current(d) { // else queued before an unsubscribe or a filter change
+			if err = c.conn.Write(context.Background(), websocket.MessageText, d.Event.Frame()); err != nil {
+				break
+			}
+		}
+		if n+1 == maxBatch {
+			break
+		}
+		var ok bool
+		select {
+		case d = <-c.sub.Queue():
+			ok = true
+		default:
+		}
+		if !ok {
+			break
+		}
+	}
+	if uerr := c.cork.uncork(); err == nil {
+		err = uerr
+	}
+	return err
 }
 
 // goodbye closes the connection the way the hub ended the subscriber.
@@ -516,4 +553,71 @@ func writeSSEError(buf *bytes.Buffer, fe *frameError) {
 	buf.WriteString("event: error\ndata: ")
 	buf.Write(b)
 	buf.WriteString("\n\n")
+}
+
+// corkingWriter hands the WebSocket library a connection that can be
+// corked, so that several frames leave in one write (see writeEvents).
+type corkingWriter struct {
+	http.ResponseWriter
+	conn *corkConn
+}
+
+func (w *corkingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &corkConn{Conn: nc}
+	// The library writes through its bufio.Writer to the returned conn
+	// (it resets the writer to it); nothing is buffered yet after Hijack.
+	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, brw.Writer.Size())), nil
+}
+
+// corkConn holds writes back while corked and sends them in one write on
+// uncork. The lock is held across that write so that frames written by
+// other goroutines meanwhile (pong, close) keep their order; a stuck write
+// ends when the connection is closed.
+type corkConn struct {
+	net.Conn
+	mu     sync.Mutex
+	corked bool
+	buf    *[]byte // from corkBufs while corked
+}
+
+// corkBufs are shared by all connections, so memory follows the number
+// of bursts being written at once, not the number of clients.
+var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked {
+		*c.buf = append(*c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.buf = corkBufs.Get().(*[]byte)
+	c.mu.Unlock()
+}
+
+func (c *corkConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	b := c.buf
+	c.buf = nil
+	var err error
+	if len(*b) > 0 {
+		_, err = c.Conn.Write(*b)
+	}
+	if cap(*b) <= 256<<10 { // a rare huge burst is left to the GC
+		*b = (*b)[:0]
+		corkBufs.Put(b)
+	}
+	return err
 }
