@@ -23,6 +23,7 @@ import (
 	"github.com/paymon/paymon/internal/cache"
 	"github.com/paymon/paymon/internal/config"
 	"github.com/paymon/paymon/internal/httpapi"
+	"github.com/paymon/paymon/internal/logbook"
 	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
 	"github.com/paymon/paymon/internal/payment/provider/paypal"
@@ -44,6 +45,7 @@ type App struct {
 	busPing  func(context.Context) error // for /readyz
 	Payments *payment.Service
 	Auth     *auth.Service
+	Logs     *logbook.Service
 	Handler  http.Handler
 	// Alerts is the alert engine; Background runs it.
 	Alerts *alert.Engine
@@ -115,6 +117,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	}
 	a.Payments.Observe(metricsObserver{})
 
+	retention, err := config.ParseRetention(cfg.LogRetention)
+	if err != nil {
+		return fail(fmt.Errorf("PAYMON_LOG_RETENTION: %w", err))
+	}
+	logRetention := map[logbook.Level]time.Duration{}
+	for l, d := range retention {
+		logRetention[logbook.Level(l)] = d
+	}
+	a.Logs = logbook.NewService(db, mem, logbook.Options{Retention: logRetention, Logger: logger})
+	a.closers = append(a.closers, a.Logs.Close) // before db.Close: it writes what is queued
+	a.Payments.Observe(logObserver{logs: a.Logs})
+
 	bus, err := a.newBus()
 	if err != nil {
 		return fail(err)
@@ -135,7 +149,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	}
 
 	a.Handler = httpapi.New(httpapi.Deps{
-		Payments: a.Payments, Auth: a.Auth, Limiter: mem,
+		Payments: a.Payments, Auth: a.Auth, Limiter: mem, Logs: a.Logs,
+		ServerErrors: serverErrorLogger(a.Logs),
 		Checks:       map[string]func(context.Context) error{"store": storePing, "cache": mem.Ping, "bus": a.busPing},
 		Logger:       logger,
 		AccessLog:    cfg.LogLevel <= slog.LevelDebug,
@@ -216,6 +231,8 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 		defer func() { <-alerts }()
 		reconcile := time.NewTicker(30 * time.Second)
 		sweep := time.NewTicker(10 * time.Minute)
+		logSweep := time.NewTicker(5 * time.Minute)
+		defer logSweep.Stop()
 		defer reconcile.Stop()
 		defer sweep.Stop()
 		for {
@@ -234,6 +251,12 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 				}
 				if res.Settled+res.Expired > 0 {
 					a.log.Info("reconciled pending payments", "checked", res.Checked, "settled", res.Settled, "expired", res.Expired)
+				}
+			case <-logSweep.C:
+				if n, err := a.Logs.Sweep(ctx); err != nil {
+					a.log.Warn("log retention sweep", "err", err)
+				} else if n > 0 {
+					a.log.Debug("log retention sweep", "deleted", n)
 				}
 			case <-sweep.C:
 				if n, err := a.Payments.Sweep(ctx); err != nil {

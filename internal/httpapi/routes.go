@@ -15,6 +15,7 @@ import (
 	"github.com/paymon/paymon/internal/alert"
 	"github.com/paymon/paymon/internal/auth"
 	"github.com/paymon/paymon/internal/cache"
+	"github.com/paymon/paymon/internal/logbook"
 	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
 )
@@ -23,6 +24,7 @@ import (
 type Deps struct {
 	Payments *payment.Service
 	Auth     *auth.Service
+	Logs     *logbook.Service
 	// Limiter counts requests for rate limits; shared across instances
 	// when it is Redis.
 	Limiter cache.Cache
@@ -95,6 +97,11 @@ func build(d Deps) (http.Handler, []Route) {
 		// Public: the provider's signature is the authentication (webhooks.go).
 		{"POST", "/api/v1/webhooks/{provider}", "", s.receiveWebhook},
 		{"GET", "/api/v1/alerts", auth.AlertsRead, s.listAlerts},
+
+		{"POST", "/api/v1/logs", auth.LogsWrite, s.ingestLogs},
+		{"GET", "/api/v1/logs", auth.LogsRead, s.searchLogs},
+		{"GET", "/api/v1/logs/recent", auth.LogsRead, s.recentLogs},
+		{"GET", "/api/v1/logs/stats", auth.LogsRead, s.logStats},
 
 		{"POST", "/api/v1/users", auth.AdminAll, s.createUser},
 		{"POST", "/api/v1/api-keys", auth.AdminAll, s.createAPIKey},
