@@ -23,7 +23,6 @@ import (
 	"github.com/paymon/paymon/internal/cache"
 	"github.com/paymon/paymon/internal/config"
 	"github.com/paymon/paymon/internal/httpapi"
-	"github.com/paymon/paymon/internal/logbook"
 	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
 	"github.com/paymon/paymon/internal/payment/provider/paypal"
@@ -45,7 +44,6 @@ type App struct {
 	busPing  func(context.Context) error // for /readyz
 	Payments *payment.Service
 	Auth     *auth.Service
-	Logs     *logbook.Service
 	Handler  http.Handler
 	// Alerts is the alert engine; Background runs it.
 	Alerts *alert.Engine
@@ -117,18 +115,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	}
 	a.Payments.Observe(metricsObserver{})
 
-	retention, err := config.ParseRetention(cfg.LogRetention)
-	if err != nil {
-		return fail(fmt.Errorf("PAYMON_LOG_RETENTION: %w", err))
-	}
-	logRetention := map[logbook.Level]time.Duration{}
-	for l, d := range retention {
-		logRetention[logbook.Level(l)] = d
-	}
-	a.Logs = logbook.NewService(db, mem, logbook.Options{Retention: logRetention, Logger: logger})
-	a.closers = append(a.closers, a.Logs.Close) // before db.Close: it writes what is queued
-	a.Payments.Observe(logObserver{logs: a.Logs})
-
 	bus, err := a.newBus()
 	if err != nil {
 		return fail(err)
@@ -144,13 +130,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	context.AfterFunc(ctx, a.StopStreams)
 	a.Payments.Observe(realtime.PaymentObserver{Hub: a.Streams, Log: logger})
 
+	// Alerts are kept in the embedded store until a MongoDB adapter of
+	// alert.Store exists; the webhook secret goes with the identities.
 	if err := a.newAlerts(ctx, db, authStore, stdout, nil); err != nil {
 		return fail(err)
 	}
+	if a.Streams != nil {
+		a.Alerts.OnTransition(streamAlert(a.Streams, logger))
+	}
 
 	a.Handler = httpapi.New(httpapi.Deps{
-		Payments: a.Payments, Auth: a.Auth, Limiter: mem, Logs: a.Logs,
-		ServerErrors: serverErrorLogger(a.Logs),
+		Payments: a.Payments, Auth: a.Auth, Limiter: mem,
 		Checks:       map[string]func(context.Context) error{"store": storePing, "cache": mem.Ping, "bus": a.busPing},
 		Logger:       logger,
 		AccessLog:    cfg.LogLevel <= slog.LevelDebug,
@@ -231,8 +221,6 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 		defer func() { <-alerts }()
 		reconcile := time.NewTicker(30 * time.Second)
 		sweep := time.NewTicker(10 * time.Minute)
-		logSweep := time.NewTicker(5 * time.Minute)
-		defer logSweep.Stop()
 		defer reconcile.Stop()
 		defer sweep.Stop()
 		for {
@@ -251,12 +239,6 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 				}
 				if res.Settled+res.Expired > 0 {
 					a.log.Info("reconciled pending payments", "checked", res.Checked, "settled", res.Settled, "expired", res.Expired)
-				}
-			case <-logSweep.C:
-				if n, err := a.Logs.Sweep(ctx); err != nil {
-					a.log.Warn("log retention sweep", "err", err)
-				} else if n > 0 {
-					a.log.Debug("log retention sweep", "deleted", n)
 				}
 			case <-sweep.C:
 				if n, err := a.Payments.Sweep(ctx); err != nil {
@@ -346,4 +328,13 @@ func newProviders(cfg *config.Config) ([]payment.Provider, error) {
 		providers = append(providers, pp)
 	}
 	return providers, nil
+}
+
+// streamAlert publishes each transition on the alerts topic.
+func streamAlert(hub *realtime.Hub, log *slog.Logger) func(context.Context, alert.Alert) {
+	return func(ctx context.Context, al alert.Alert) {
+		if err := hub.PublishAlert(ctx, al.Event(), al); err != nil {
+			log.Warn("cannot stream alert", "alert_id", al.ID, "err", err)
+		}
+	}
 }
