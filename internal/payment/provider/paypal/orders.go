@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/paymon/paymon/internal/money"
 	"github.com/paymon/paymon/internal/payment"
@@ -118,8 +119,11 @@ func (c *Provider) Create(ctx context.Context, req payment.ProviderRequest) (pay
 	}
 	pu := PurchaseUnit{ReferenceID: req.PaymentID, CustomID: req.PaymentID, Amount: &amt}
 	if d := req.Description; d != "" {
-		if len(d) > 127 { // PayPal's limit
+		if len(d) > 127 { // PayPal's limit, cut on a character boundary
 			d = d[:127]
+			for !utf8.ValidString(d) {
+				d = d[:len(d)-1]
+			}
 		}
 		pu.Description = d
 	}
@@ -177,7 +181,13 @@ func (c *Provider) Retrieve(ctx context.Context, p *payment.Payment) (payment.Pr
 	}
 	res, err := c.retrieveOrder(ctx, p)
 	if err == nil && res.Status == payment.StatusPending && res.approved {
-		return c.Confirm(ctx, p, "")
+		cres, err := c.Confirm(ctx, p, "")
+		var pe *payment.ProviderError
+		if errors.As(err, &pe) && pe.Kind == payment.ProviderDeclined {
+			// The capture is the payment's outcome: declined is final.
+			return payment.ProviderResult{ProviderPaymentID: p.ProviderPaymentID, Status: payment.StatusFailed, FailureReason: pe.Reason}, nil
+		}
+		return cres, err
 	}
 	return res.ProviderResult, err
 }

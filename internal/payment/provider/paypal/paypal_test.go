@@ -219,6 +219,34 @@ func TestReconcilerRetrieveCapturesAnApprovedOrder(t *testing.T) {
 	}
 }
 
+func TestReconcilerRetrieveOfADeclinedCaptureFails(t *testing.T) {
+	p, fake, _ := setup(t)
+	res := create(t, p, "pay_A2", 900, "USD")
+	fake.Approve(res.ProviderPaymentID)
+	fake.Inject("POST /v2/checkout/orders/"+res.ProviderPaymentID+"/capture", 422, "INSTRUMENT_DECLINED")
+	got, err := p.Retrieve(context.Background(), &payment.Payment{ID: "pay_A2", Status: payment.StatusPending, ProviderPaymentID: res.ProviderPaymentID})
+	if err != nil || got.Status != payment.StatusFailed || got.FailureReason != "instrument_declined" {
+		t.Fatalf("retrieve with a declined capture: %+v %v, want failed instrument_declined", got, err)
+	}
+}
+
+func TestLongDescriptionIsCutOnACharacterBoundary(t *testing.T) {
+	p, fake, _ := setup(t)
+	desc := strings.Repeat("é", 100) // 200 bytes
+	if _, err := p.Create(context.Background(), payment.ProviderRequest{PaymentID: "pay_L1", Amount: 100, Currency: "EUR", Description: desc}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := fake.Requests()
+	var body struct {
+		PurchaseUnits []PurchaseUnit `json:"purchase_units"`
+	}
+	_ = json.Unmarshal(reqs[len(reqs)-1].Body, &body)
+	d := body.PurchaseUnits[0].Description
+	if len(d) > 127 || d != strings.Repeat("é", 63) {
+		t.Fatalf("description %q (%d bytes), want 63 whole characters", d, len(d))
+	}
+}
+
 func TestPartialRefund(t *testing.T) {
 	p, fake, _ := setup(t)
 	ctx := context.Background()
