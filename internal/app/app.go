@@ -23,6 +23,7 @@ import (
 	"github.com/paymon/paymon/internal/cache"
 	"github.com/paymon/paymon/internal/config"
 	"github.com/paymon/paymon/internal/httpapi"
+	"github.com/paymon/paymon/internal/logbook"
 	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
 	"github.com/paymon/paymon/internal/payment/provider/paypal"
@@ -44,6 +45,7 @@ type App struct {
 	busPing  func(context.Context) error // for /readyz
 	Payments *payment.Service
 	Auth     *auth.Service
+	Logs     *logbook.Service
 	Handler  http.Handler
 	// Alerts is the alert engine; Background runs it.
 	Alerts *alert.Engine
@@ -115,6 +117,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	}
 	a.Payments.Observe(metricsObserver{})
 
+	retention, err := config.ParseRetention(cfg.LogRetention)
+	if err != nil {
+		return fail(fmt.Errorf("PAYMON_LOG_RETENTION: %w", err))
+	}
+	logRetention := map[logbook.Level]time.Duration{}
+	for l, d := range retention {
+		logRetention[logbook.Level(l)] = d
+	}
+	a.Logs = logbook.NewService(db, mem, logbook.Options{Retention: logRetention, Logger: logger})
+	a.closers = append(a.closers, a.Logs.Close) // before db.Close: it writes what is queued
+	a.Payments.Observe(logObserver{logs: a.Logs})
+
 	bus, err := a.newBus()
 	if err != nil {
 		return fail(err)
@@ -130,17 +144,25 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	context.AfterFunc(ctx, a.StopStreams)
 	a.Payments.Observe(realtime.PaymentObserver{Hub: a.Streams, Log: logger})
 
+	var errCounter alert.ErrorCounter
+	if a.Logs != nil {
+		errCounter = logErrorCounter{a.Logs}
+	}
 	// Alerts are kept in the embedded store until a MongoDB adapter of
 	// alert.Store exists; the webhook secret goes with the identities.
-	if err := a.newAlerts(ctx, db, authStore, stdout, nil); err != nil {
+	if err := a.newAlerts(ctx, db, authStore, stdout, errCounter); err != nil {
 		return fail(err)
 	}
 	if a.Streams != nil {
 		a.Alerts.OnTransition(streamAlert(a.Streams, logger))
 	}
+	if a.Logs != nil {
+		a.Alerts.OnTransition(logAlert(a.Logs))
+	}
 
 	a.Handler = httpapi.New(httpapi.Deps{
-		Payments: a.Payments, Auth: a.Auth, Limiter: mem,
+		Payments: a.Payments, Auth: a.Auth, Limiter: mem, Logs: a.Logs,
+		ServerErrors: serverErrorLogger(a.Logs),
 		Checks:       map[string]func(context.Context) error{"store": storePing, "cache": mem.Ping, "bus": a.busPing},
 		Logger:       logger,
 		AccessLog:    cfg.LogLevel <= slog.LevelDebug,
@@ -221,6 +243,8 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 		defer func() { <-alerts }()
 		reconcile := time.NewTicker(30 * time.Second)
 		sweep := time.NewTicker(10 * time.Minute)
+		logSweep := time.NewTicker(5 * time.Minute)
+		defer logSweep.Stop()
 		defer reconcile.Stop()
 		defer sweep.Stop()
 		for {
@@ -239,6 +263,12 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 				}
 				if res.Settled+res.Expired > 0 {
 					a.log.Info("reconciled pending payments", "checked", res.Checked, "settled", res.Settled, "expired", res.Expired)
+				}
+			case <-logSweep.C:
+				if n, err := a.Logs.Sweep(ctx); err != nil {
+					a.log.Warn("log retention sweep", "err", err)
+				} else if n > 0 {
+					a.log.Debug("log retention sweep", "deleted", n)
 				}
 			case <-sweep.C:
 				if n, err := a.Payments.Sweep(ctx); err != nil {
@@ -309,6 +339,51 @@ func (a *App) runAlerts(ctx context.Context) <-chan struct{} {
 	return done
 }
 
+// logErrorCounter feeds ErrorLogSpike from the log store's roll-up
+// counters, never by scanning entries.
+type logErrorCounter struct{ logs *logbook.Service }
+
+func (c logErrorCounter) CountErrors(ctx context.Context, from, to time.Time) (int64, error) {
+	st, err := c.logs.Stats(ctx, logbook.StatsQuery{From: from, To: to, Step: time.Minute})
+	if err != nil {
+		return 0, err
+	}
+	return st.ByLevel[logbook.LevelError] + st.ByLevel[logbook.LevelFatal], nil
+}
+
+// streamAlert publishes each transition on the alerts topic.
+func streamAlert(hub *realtime.Hub, log *slog.Logger) func(context.Context, alert.Alert) {
+	return func(ctx context.Context, al alert.Alert) {
+		if err := hub.PublishAlert(ctx, al.Event(), al); err != nil {
+			log.Warn("cannot stream alert", "alert_id", al.ID, "err", err)
+		}
+	}
+}
+
+// logAlert records each transition in the log store (service paymon;
+// error for a critical alert firing, warn otherwise).
+func logAlert(logs *logbook.Service) func(context.Context, alert.Alert) {
+	return func(_ context.Context, al alert.Alert) {
+		level := logbook.LevelWarn
+		if al.Level() == slog.LevelError {
+			level = logbook.LevelError
+		}
+		attrs := map[string]any{"alert_id": al.ID, "rule": al.Rule, "severity": string(al.Severity), "state": string(al.State)}
+		for k, v := range al.Labels {
+			attrs["label_"+k] = v
+		}
+		at := al.StartedAt
+		if al.ResolvedAt != nil {
+			at = *al.ResolvedAt
+		}
+		msg := fmt.Sprintf("alert %s firing: %s", al.Rule, al.Summary)
+		if al.State == alert.Resolved {
+			msg = fmt.Sprintf("alert %s resolved (it fired for: %s)", al.Rule, al.Summary)
+		}
+		logs.Emit(logbook.Entry{Time: at, Level: level, Service: "paymon", Attributes: attrs, Message: msg})
+	}
+}
+
 // newProviders builds the simulator, plus Stripe and PayPal when their
 // credentials are configured.
 func newProviders(cfg *config.Config) ([]payment.Provider, error) {
@@ -328,13 +403,4 @@ func newProviders(cfg *config.Config) ([]payment.Provider, error) {
 		providers = append(providers, pp)
 	}
 	return providers, nil
-}
-
-// streamAlert publishes each transition on the alerts topic.
-func streamAlert(hub *realtime.Hub, log *slog.Logger) func(context.Context, alert.Alert) {
-	return func(ctx context.Context, al alert.Alert) {
-		if err := hub.PublishAlert(ctx, al.Event(), al); err != nil {
-			log.Warn("cannot stream alert", "alert_id", al.ID, "err", err)
-		}
-	}
 }
