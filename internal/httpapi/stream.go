@@ -289,7 +289,15 @@ func (c *wsClient) writeEvents(d realtime.Delivery) error {
 	var err error
 	for n := 0; ; n++ {
 		if c.sub.Current(d) { // else queued before an unsubscribe or a filter change
-			if err = c.conn.Write(context.Background(), websocket.MessageText, d.Event.Frame()); err != nil {
+			for _, e := range d.Events {
+				if !d.Wants(e) {
+					continue
+				}
+				if err = c.conn.Write(context.Background(), websocket.MessageText, e.Frame()); err != nil {
+					break
+				}
+			}
+			if err != nil {
 				break
 			}
 		}
@@ -511,15 +519,15 @@ func (s *server) streamSSE(w http.ResponseWriter, r *http.Request) {
 		case <-ping.C:
 			buf.WriteString(": ping\n\n")
 		case d := <-sub.Queue():
-			if sub.Current(d) {
-				writeSSEEvent(&buf, d.Event)
+			if !writeSSEDelivery(&buf, sub, d, flush) {
+				return
 			}
 			// Send what else is already queued in the same write.
 			for more := true; more && buf.Len() < 64<<10; {
 				select {
 				case d := <-sub.Queue():
-					if sub.Current(d) {
-						writeSSEEvent(&buf, d.Event)
+					if !writeSSEDelivery(&buf, sub, d, flush) {
+						return
 					}
 				default:
 					more = false
@@ -533,6 +541,24 @@ func (s *server) streamSSE(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// writeSSEDelivery adds d's events to buf, flushing every 64 KiB so a
+// large batch does not pile up in memory; false if a flush failed.
+func writeSSEDelivery(buf *bytes.Buffer, sub *realtime.Subscriber, d realtime.Delivery, flush func() bool) bool {
+	if !sub.Current(d) {
+		return true
+	}
+	for _, e := range d.Events {
+		if !d.Wants(e) {
+			continue
+		}
+		writeSSEEvent(buf, e)
+		if buf.Len() >= 64<<10 && !flush() {
+			return false
+		}
+	}
+	return true
 }
 
 // writeSSEEvent writes one event: id and event name for EventSource,
@@ -588,14 +614,29 @@ type corkConn struct {
 // of bursts being written at once, not the number of clients.
 var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
+// corkLimit is the most a corked connection holds before writing, so a
+// large batch (a log burst) sent to many clients at once stays bounded.
+const corkLimit = 64 << 10
+
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.corked {
-		*c.buf = append(*c.buf, p...)
-		return len(p), nil
+	if !c.corked {
+		return c.Conn.Write(p)
 	}
-	return c.Conn.Write(p)
+	if len(*c.buf)+len(p) > corkLimit {
+		if len(*c.buf) > 0 {
+			if _, err := c.Conn.Write(*c.buf); err != nil {
+				return 0, err
+			}
+			*c.buf = (*c.buf)[:0]
+		}
+		if len(p) > corkLimit {
+			return c.Conn.Write(p)
+		}
+	}
+	*c.buf = append(*c.buf, p...)
+	return len(p), nil
 }
 
 func (c *corkConn) cork() {
@@ -615,9 +656,7 @@ func (c *corkConn) uncork() error {
 	if len(*b) > 0 {
 		_, err = c.Conn.Write(*b)
 	}
-	if cap(*b) <= 256<<10 { // a rare huge burst is left to the GC
-		*b = (*b)[:0]
-		corkBufs.Put(b)
-	}
+	*b = (*b)[:0]
+	corkBufs.Put(b)
 	return err
 }

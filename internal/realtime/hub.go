@@ -66,7 +66,7 @@ type topicState struct {
 }
 
 type subscription struct {
-	filter Filter
+	filter *Filter // shared with the Deliveries made for it; never changed
 	gen    uint64
 }
 
@@ -126,50 +126,109 @@ func (h *Hub) Publish(ctx context.Context, topic Topic, typ string, data any, at
 	return nil
 }
 
-// receive is the bus handler: it stores the event for replay and offers
-// it to each matching subscriber without ever blocking.
+// Item is one event of a batch.
+type Item struct {
+	Type  string
+	Data  json.RawMessage
+	Attrs Attrs
+}
+
+// PublishBatch sends several events of one topic as one bus message (a
+// log ingest batch). Each subscriber receives the whole batch as one
+// queue entry, so a burst costs one slot of its bounded queue, not one
+// per event.
+func (h *Hub) PublishBatch(ctx context.Context, topic Topic, items []Item) error {
+	if topicIndex(topic) < 0 {
+		return fmt.Errorf("cannot publish: unknown topic %q", topic)
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	evs := make([]Event, len(items))
+	for i, it := range items {
+		evs[i] = Event{ID: id.New("evt"), Topic: topic, Type: it.Type, Data: it.Data, Attrs: it.Attrs}
+	}
+	msg, err := json.Marshal(evs)
+	if err != nil {
+		return fmt.Errorf("cannot encode %s events: %w", topic, err)
+	}
+	if err := h.bus.Publish(ctx, h.opt.Channel, msg); err != nil {
+		return fmt.Errorf("cannot publish %s events: %w", topic, err)
+	}
+	metrics.StreamPublished.WithLabelValues(string(topic)).Add(float64(len(items)))
+	return nil
+}
+
+// receive is the bus handler: it stores the events for replay and offers
+// them to each matching subscriber without ever blocking. A message is
+// one event (a JSON object) or a batch of one topic (a JSON array).
 func (h *Hub) receive(msg []byte) {
-	ev := new(Event)
-	if err := json.Unmarshal(msg, ev); err != nil {
-		h.log.Warn("dropping undecodable stream event", "err", err)
+	var evs []*Event
+	if len(msg) > 0 && msg[0] == '[' {
+		if err := json.Unmarshal(msg, &evs); err != nil {
+			h.log.Warn("dropping undecodable stream batch", "err", err)
+			return
+		}
+	} else {
+		ev := new(Event)
+		if err := json.Unmarshal(msg, ev); err != nil {
+			h.log.Warn("dropping undecodable stream event", "err", err)
+			return
+		}
+		evs = []*Event{ev}
+	}
+	if len(evs) == 0 {
 		return
 	}
-	ti := topicIndex(ev.Topic)
-	if ti < 0 || !ValidEventID(ev.ID) {
-		h.log.Warn("dropping stream event with unknown topic or bad id", "topic", ev.Topic, "id", ev.ID)
-		return
-	}
-	if err := ev.encodeFrame(); err != nil {
-		h.log.Warn("dropping stream event", "err", err)
-		return
+	ti := topicIndex(evs[0].Topic)
+	for _, ev := range evs {
+		if ev == nil || ev.Topic != evs[0].Topic || ti < 0 || !ValidEventID(ev.ID) {
+			h.log.Warn("dropping stream message with an unknown or mixed topic or a bad id")
+			return
+		}
+		if err := ev.encodeFrame(); err != nil {
+			h.log.Warn("dropping stream message", "err", err)
+			return
+		}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return
 	}
-	if _, dup := h.byID[ev.ID]; dup {
-		return // a bus that delivers twice must not make clients see twice
-	}
-	h.seq++
-	ev.seq = h.seq
 	t := h.topics[ti]
-	if len(t.ring) < h.opt.ReplaySize {
-		t.ring = append(t.ring, ev)
-	} else {
-		old := t.ring[t.start]
-		delete(h.byID, old.ID)
-		t.evicted = old.seq
-		t.ring[t.start] = ev
-		t.start = (t.start + 1) % len(t.ring)
+	fresh := evs[:0]
+	for _, ev := range evs {
+		if _, dup := h.byID[ev.ID]; dup {
+			continue // a bus that delivers twice must not make clients see twice
+		}
+		h.seq++
+		ev.seq = h.seq
+		if len(t.ring) < h.opt.ReplaySize {
+			t.ring = append(t.ring, ev)
+		} else {
+			old := t.ring[t.start]
+			delete(h.byID, old.ID)
+			t.evicted = old.seq
+			t.ring[t.start] = ev
+			t.start = (t.start + 1) % len(t.ring)
+		}
+		h.byID[ev.ID] = ev
+		fresh = append(fresh, ev)
 	}
-	h.byID[ev.ID] = ev
+	if len(fresh) == 0 {
+		return
+	}
 	for s, sub := range t.subs {
-		if !sub.filter.Match(ev) {
+		d := Delivery{Events: fresh, filter: sub.filter, gen: sub.gen}
+		if !slices.ContainsFunc(fresh, sub.filter.Match) {
 			continue
 		}
+		if len(fresh) == 1 {
+			d.filter = nil // already matched
+		}
 		select {
-		case s.queue <- Delivery{Event: ev, gen: sub.gen}:
+		case s.queue <- d:
 		default:
 			h.dropLocked(s, ErrSlow)
 		}
@@ -235,13 +294,18 @@ type Replay struct {
 	Gap bool
 }
 
-// Delivery is one queued event, tagged with the subscription it was
-// queued for so that events queued before an unsubscribe or a filter
-// change are recognised and skipped (see Subscriber.Current).
+// Delivery is one queue entry: an event, or a batch of one topic, tagged
+// with the subscription it was queued for so that entries queued before
+// an unsubscribe or a filter change are recognised and skipped (see
+// Subscriber.Current). Send the Events for which Wants is true.
 type Delivery struct {
-	Event *Event
-	gen   uint64
+	Events []*Event
+	filter *Filter // nil: every event is wanted
+	gen    uint64
 }
+
+// Wants reports whether the subscriber's filter takes e.
+func (d Delivery) Wants(e *Event) bool { return d.filter == nil || d.filter.Match(e) }
 
 // Subscriber is one client: a bounded queue shared by its topics.
 // Subscribe, Unsubscribe and Current are meant for the one goroutine that
@@ -283,7 +347,7 @@ func (s *Subscriber) Err() error {
 
 // Current reports whether d belongs to a subscription still in force.
 func (s *Subscriber) Current(d Delivery) bool {
-	return s.cur[topicIndex(d.Event.Topic)].Load() == d.gen
+	return len(d.Events) > 0 && s.cur[topicIndex(d.Events[0].Topic)].Load() == d.gen
 }
 
 // Subscribe starts (or replaces, with a new filter) the subscription to
@@ -313,7 +377,7 @@ func (s *Subscriber) Subscribe(topic Topic, f Filter, since string) (Replay, err
 		rep = h.replayLocked(map[int]Filter{ti: f}, since)
 	}
 	s.gen++
-	h.topics[ti].subs[s] = subscription{filter: f, gen: s.gen}
+	h.topics[ti].subs[s] = subscription{filter: &f, gen: s.gen}
 	s.cur[ti].Store(s.gen)
 	return rep, nil
 }
@@ -349,7 +413,7 @@ func (s *Subscriber) SubscribeAll(filters map[Topic]Filter, since string) (Repla
 	}
 	s.gen++
 	for ti, f := range byIndex {
-		h.topics[ti].subs[s] = subscription{filter: f, gen: s.gen}
+		h.topics[ti].subs[s] = subscription{filter: &f, gen: s.gen}
 		s.cur[ti].Store(s.gen)
 	}
 	return rep, nil

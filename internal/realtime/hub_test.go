@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/paymon/paymon/internal/logbook"
 )
 
 func newHub(t *testing.T, opt Options) *Hub {
@@ -51,7 +55,11 @@ func drain(s *Subscriber) []*Event {
 		select {
 		case d := <-s.Queue():
 			if s.Current(d) {
-				out = append(out, d.Event)
+				for _, e := range d.Events {
+					if d.Wants(e) {
+						out = append(out, e)
+					}
+				}
 			}
 		default:
 			return out
@@ -317,5 +325,44 @@ func TestTwoHubsOneBus(t *testing.T) {
 	got := drain(s)
 	if len(got) != 1 || got[0].Type != AlertFired {
 		t.Errorf("subscriber on the other hub got %v", messages(got))
+	}
+}
+
+func TestBatchTakesOneQueueSlot(t *testing.T) {
+	h := newHub(t, Options{QueueSize: 2})
+	errs := newSub(t, h)
+	if _, err := errs.Subscribe(TopicLogs, Filter{Levels: []string{"error"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	publish := LogPublisher(h, slog.Default())
+	var entries []logbook.Entry
+	for i := range 50 {
+		level := logbook.LevelInfo
+		if i%10 == 0 {
+			level = logbook.LevelError
+		}
+		entries = append(entries, logbook.Entry{ID: fmt.Sprint("log_", i), Level: level, Service: "svc", Message: fmt.Sprint(i)})
+	}
+	publish(context.Background(), entries)
+	publish(context.Background(), entries[:1])
+	if errs.Err() != nil {
+		t.Fatalf("a batch of 50 overflowed a queue of 2: %v", errs.Err())
+	}
+	got := drain(errs)
+	if len(got) != 6 {
+		t.Fatalf("got %d error entries, want 6 (5 from the batch, then 1)", len(got))
+	}
+	for _, e := range got {
+		if e.Type != LogCreated || e.Attrs.Level != "error" || !strings.Contains(string(e.Data), `"level":"error"`) {
+			t.Errorf("event %s %+v %s", e.Type, e.Attrs, e.Data)
+		}
+	}
+	// Batched events replay one by one: since the third error entry.
+	rep, err := newSub(t, h).Subscribe(TopicLogs, Filter{Levels: []string{"error"}}, got[2].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Gap || len(rep.Events) != 3 || rep.Events[0].ID != got[3].ID {
+		t.Errorf("replay after a batched event: gap %v, %d events", rep.Gap, len(rep.Events))
 	}
 }

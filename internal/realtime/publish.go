@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/paymon/paymon/internal/logbook"
 	"github.com/paymon/paymon/internal/payment"
 )
 
@@ -53,4 +54,26 @@ func (h *Hub) PublishAlert(ctx context.Context, typ string, alert any) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
 	return h.Publish(ctx, TopicAlerts, typ, alert, Attrs{})
+}
+
+// LogPublisher returns the hook to register with logbook.Service.OnIngest:
+// each stored batch becomes log.created events (data = the entry as the
+// REST API returns it), sent as one bus message.
+func LogPublisher(h *Hub, log *slog.Logger) func(ctx context.Context, entries []logbook.Entry) {
+	return func(ctx context.Context, entries []logbook.Entry) {
+		items := make([]Item, 0, len(entries))
+		for _, e := range entries {
+			b, err := json.Marshal(e)
+			if err != nil {
+				log.Warn("cannot stream log entry", "log_id", e.ID, "err", err)
+				continue
+			}
+			items = append(items, Item{Type: LogCreated, Data: b, Attrs: Attrs{Level: string(e.Level), Service: e.Service}})
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+		defer cancel()
+		if err := h.PublishBatch(ctx, TopicLogs, items); err != nil {
+			log.Warn("cannot stream log entries", "count", len(items), "err", err)
+		}
+	}
 }
