@@ -83,31 +83,35 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t auth.RefreshToken) err
 	return s.done("create_refresh_token", start, err)
 }
 
-// UseRefreshToken implements auth.Store: marking the token used is one
-// conditional findOneAndUpdate, so of two instances presenting the same
-// token only one gets it unused.
+// UseRefreshToken implements auth.Store. A token is spent by inserting a
+// marker whose _id is the token's hash: inserts under a unique key are
+// atomic on MongoDB and on FerretDB alike (FerretDB's conditional updates
+// are not), so of two instances presenting one token exactly one wins.
 func (s *Store) UseRefreshToken(ctx context.Context, hash string) (auth.RefreshToken, error) {
-	defer s.locks.lock("refresh_tokens", hash)()
 	start := time.Now()
 	var d tokenDoc
-	err := s.refreshTokens.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: hash}, {Key: "used", Value: false}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "used", Value: true}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&d)
-	if err == nil {
-		return d.token(), s.done("use_refresh_token", start, nil)
-	}
-	if !errors.Is(err, mongo.ErrNoDocuments) {
-		return auth.RefreshToken{}, s.done("use_refresh_token", start, err)
-	}
-	err = s.refreshTokens.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d)
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
+	err := s.refreshTokens.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
 		return auth.RefreshToken{}, s.done("use_refresh_token", start, auth.ErrNotFound)
-	case err != nil:
+	}
+	if err != nil {
 		return auth.RefreshToken{}, s.done("use_refresh_token", start, err)
 	}
-	return d.token(), s.done("use_refresh_token", start, auth.ErrTokenReused)
+	_, err = s.tokenUses.InsertOne(ctx, bson.D{{Key: "_id", Value: hash}, {Key: "expire_at", Value: d.ExpireAt}})
+	if isDuplicate(err) {
+		d.Used = true
+		return d.token(), s.done("use_refresh_token", start, auth.ErrTokenReused)
+	}
+	if err != nil {
+		return auth.RefreshToken{}, s.done("use_refresh_token", start, err)
+	}
+	// The marker decides; the flag on the token is for people reading the
+	// collection, so failing to set it does not undo the use.
+	if _, err := s.refreshTokens.UpdateOne(ctx, bson.D{{Key: "_id", Value: hash}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "used", Value: true}}}}); err != nil {
+		_ = s.done("mark_refresh_token_used", start, err)
+	}
+	return d.token(), s.done("use_refresh_token", start, nil)
 }
 
 // RevokeRefreshFamily implements auth.Store.
@@ -121,8 +125,12 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, family string) error {
 // DeleteExpiredRefreshTokens implements auth.Store (the sweeper).
 func (s *Store) DeleteExpiredRefreshTokens(ctx context.Context, now time.Time) (int64, error) {
 	start := time.Now()
-	res, err := s.refreshTokens.DeleteMany(ctx, bson.D{{Key: "expire_at", Value: bson.D{{Key: "$lte", Value: msTime(now)}}}})
+	expired := bson.D{{Key: "expire_at", Value: bson.D{{Key: "$lte", Value: msTime(now)}}}}
+	res, err := s.refreshTokens.DeleteMany(ctx, expired)
 	if err != nil {
+		return 0, s.done("sweep_refresh_tokens", start, err)
+	}
+	if _, err := s.tokenUses.DeleteMany(ctx, expired); err != nil {
 		return 0, s.done("sweep_refresh_tokens", start, err)
 	}
 	return res.DeletedCount, s.done("sweep_refresh_tokens", start, nil)

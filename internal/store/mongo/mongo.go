@@ -33,6 +33,7 @@ type Store struct {
 
 	payments, idempotency, webhooks, paymentStats *mongo.Collection
 	users, refreshTokens, apiKeys, settings       *mongo.Collection
+	tokenUses                                     *mongo.Collection // one marker per spent refresh token
 
 	locks *keyLocks
 }
@@ -66,6 +67,7 @@ func Open(ctx context.Context, uri, name string) (*Store, error) {
 		paymentStats:  db.Collection("payment_stats"),
 		users:         db.Collection("users"),
 		refreshTokens: db.Collection("refresh_tokens"),
+		tokenUses:     db.Collection("refresh_token_uses"),
 		apiKeys:       db.Collection("api_keys"),
 		settings:      db.Collection("settings"),
 		locks:         newKeyLocks(),
@@ -110,6 +112,7 @@ func (s *Store) createIndexes(ctx context.Context) error {
 		{s.users, "email", asc("email"), true},
 		{s.refreshTokens, "family", asc("family"), false},
 		{s.refreshTokens, "expire_at", asc("expire_at"), false},
+		{s.tokenUses, "expire_at", asc("expire_at"), false},
 		{s.apiKeys, "hash", asc("hash"), true},
 	}
 	for _, ix := range indexes {
@@ -158,12 +161,14 @@ func (s *Store) done(op string, start time.Time, err error) error {
 		return err
 	}
 	metrics.StoreErrors.WithLabelValues("mongodb", op).Inc()
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && !mongo.IsTimeout(err) {
+	// The caller gave up: not the database's fault. A deadline, though, is
+	// most often the server-selection timeout of an unreachable server.
+	if errors.Is(err, context.Canceled) {
 		return err
 	}
 	return unavailable(fmt.Errorf("cannot %s: %w", op, err))
 }
 
-// ms converts to BSON's millisecond precision so values read back compare
+// msTime converts to BSON's millisecond precision so values read back compare
 // equal to what was written.
 func msTime(t time.Time) time.Time { return t.Truncate(time.Millisecond).UTC() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,5 +84,60 @@ func TestDownAndBack(t *testing.T) {
 			t.Fatalf("the store did not recover within 30s: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestTwoInstancesRace runs the races that matter between instances through
+// two Stores (two connection pools, two sets of in-process locks) on one
+// database: the settlement must come from the server, not from a lock.
+func TestTwoInstancesRace(t *testing.T) {
+	srv := testenv.FerretDB(t)
+	name := fmt.Sprintf("paymon_two_%d", dbSeq.Add(1))
+	var stores [2]*mongo.Store
+	for i := range stores {
+		s, err := mongo.Open(context.Background(), srv.URL(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	tok := auth.RefreshToken{Hash: "h-race", Family: "f", UserID: "u", ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+	if err := stores[0].CreateRefreshToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	const n = 12
+	var wg sync.WaitGroup
+	var used, claimed, firstEvents atomic.Int64
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := stores[i%2]
+			if _, err := s.UseRefreshToken(ctx, tok.Hash); err == nil {
+				used.Add(1)
+			} else if !errors.Is(err, auth.ErrTokenReused) {
+				t.Error(err)
+			}
+			rec := payment.IdempotencyRecord{Key: "k-race", RequestHash: "h", PaymentID: fmt.Sprint("pay_", i),
+				LockedUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			if existing, err := s.ClaimIdempotency(ctx, rec); err != nil {
+				t.Error(err)
+			} else if existing == nil {
+				claimed.Add(1)
+			}
+			if first, err := s.RecordWebhookEvent(ctx, "stripe", "evt_race", now); err != nil {
+				t.Error(err)
+			} else if first {
+				firstEvents.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if used.Load() != 1 || claimed.Load() != 1 || firstEvents.Load() != 1 {
+		t.Fatalf("winners across two instances: token %d, idempotency key %d, webhook event %d; want 1 each",
+			used.Load(), claimed.Load(), firstEvents.Load())
 	}
 }

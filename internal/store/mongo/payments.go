@@ -251,7 +251,7 @@ func (d idemDoc) record() *payment.IdempotencyRecord {
 // so of concurrent inserts exactly one succeeds, on any instance.
 func (s *Store) ClaimIdempotency(ctx context.Context, rec payment.IdempotencyRecord) (*payment.IdempotencyRecord, error) {
 	start := time.Now()
-	for {
+	for attempt := 0; ; attempt++ {
 		_, err := s.idempotency.InsertOne(ctx, idemDoc{
 			Key: rec.Key, RequestHash: rec.RequestHash, PaymentID: rec.PaymentID, Body: []byte{},
 			LockedUntil: msTime(rec.LockedUntil), CreatedAt: msTime(rec.CreatedAt), ExpireAt: msTime(rec.ExpiresAt),
@@ -264,7 +264,7 @@ func (s *Store) ClaimIdempotency(ctx context.Context, rec payment.IdempotencyRec
 		}
 		var d idemDoc
 		err = s.idempotency.FindOne(ctx, bson.D{{Key: "_id", Value: rec.Key}}).Decode(&d)
-		if errors.Is(err, mongo.ErrNoDocuments) {
+		if errors.Is(err, mongo.ErrNoDocuments) && attempt < 5 {
 			continue // deleted between our insert and read: claim again
 		}
 		if err != nil {
