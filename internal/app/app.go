@@ -143,6 +143,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	// WebSocket connections nor returns while an SSE response is open.
 	context.AfterFunc(ctx, a.StopStreams)
 	a.Payments.Observe(realtime.PaymentObserver{Hub: a.Streams, Log: logger})
+	a.Logs.OnIngest(realtime.LogPublisher(a.Streams, logger))
 
 	var errCounter alert.ErrorCounter
 	if a.Logs != nil {
