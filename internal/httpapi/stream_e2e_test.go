@@ -73,3 +73,32 @@ func TestStreamEndToEnd(t *testing.T) {
 		t.Errorf("after refund got %s %s", f.Event, f.Data)
 	}
 }
+
+// TestStreamLogsEndToEnd: entries shipped to POST /api/v1/logs reach a
+// filtered log tail, and only those its filter takes.
+func TestStreamLogsEndToEnd(t *testing.T) {
+	e := apitest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(e.URL, "http") + "/api/v1/stream"
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + e.AdminToken}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	ws := &wsConn{t: t, c: c}
+	ws.subscribe("logs", map[string]any{"filter": map[string]any{"levels": []string{"error", "fatal"}, "service": "checkout"}})
+
+	batch := `{"level":"info","service":"checkout","message":"fine"}
+{"level":"error","service":"billing","message":"other service"}
+{"level":"error","service":"checkout","message":"card declined"}
+{"level":"fatal","service":"checkout","message":"stop"}
+`
+	if st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, batch, "Content-Type: application/x-ndjson"); st >= 300 {
+		t.Fatalf("ingest: %d %s", st, body)
+	}
+	got := ws.messagesUntil("stop")
+	if strings.Join(got, ",") != "card declined" {
+		t.Errorf("filtered tail got %q, want only the checkout error", got)
+	}
+}
