@@ -187,7 +187,9 @@ export async function login(page, email = ADMIN_EMAIL, password = ADMIN_PASSWORD
   await page.getByTestId('login-email').fill(email);
   await page.getByTestId('login-password').fill(password);
   await page.getByTestId('login-submit').click();
-  await page.getByTestId('nav-overview').waitFor();
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+  // Attached, not visible: at phone width the navigation is folded behind its toggle.
+  await page.getByTestId('nav-overview').waitFor({ state: 'attached' });
 }
 
 /** Fails when an error banner is showing (a page with a backend error must not pass as a screenshot). */
