@@ -168,17 +168,16 @@ func (d *decoder) one(dec *json.Decoder, off int64, n int) error {
 	if start < int64(len(d.body)) && d.body[start] == ',' {
 		start = int64(skipSpace(d.body, int(start)+1)) // between array elements
 	}
-	line := d.line(start)
 	if n > d.lim.MaxEntries {
-		return &DecodeError{Kind: TooLarge, Line: line, Entry: n, Msg: fmt.Sprintf("a request may hold at most %d entries", d.lim.MaxEntries)}
+		return &DecodeError{Kind: TooLarge, Line: d.line(start), Entry: n, Msg: fmt.Sprintf("a request may hold at most %d entries", d.lim.MaxEntries)}
 	}
 	if start < int64(len(d.body)) && d.body[start] != '{' {
-		return &DecodeError{Kind: Malformed, Line: line, Entry: n, Msg: "each entry must be a JSON object"}
+		return &DecodeError{Kind: Malformed, Line: d.line(start), Entry: n, Msg: "each entry must be a JSON object"}
 	}
 	var w wireEntry
 	err := dec.Decode(&w)
 	if size := dec.InputOffset() - start; size > int64(d.lim.MaxEntryBytes) {
-		return &DecodeError{Kind: TooLarge, Line: line, Entry: n, Msg: fmt.Sprintf("the entry is larger than %d bytes", d.lim.MaxEntryBytes)}
+		return &DecodeError{Kind: TooLarge, Line: d.line(start), Entry: n, Msg: fmt.Sprintf("the entry is larger than %d bytes", d.lim.MaxEntryBytes)}
 	}
 	if err != nil {
 		return d.jsonErr(err, start, n)
@@ -187,7 +186,7 @@ func (d *decoder) one(dec *json.Decoder, off int64, n int) error {
 	if err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) {
-			de.Line, de.Entry = line, n
+			de.Line, de.Entry = d.line(start), n
 		}
 		return err
 	}
@@ -281,6 +280,8 @@ func (d *decoder) validate(w *wireEntry) (Entry, error) {
 	return e, nil
 }
 
+// checkValue enforces key length and depth; the path of the offending
+// key is built only on the way out of an error, not for every key.
 func (d *decoder) checkValue(v any, depth int, path string) error {
 	switch x := v.(type) {
 	case map[string]any:
@@ -291,8 +292,11 @@ func (d *decoder) checkValue(v any, depth int, path string) error {
 			if len(k) > d.lim.MaxField || k == "" {
 				return invalid(path, "attribute keys must be 1 to %d bytes", d.lim.MaxField)
 			}
-			if err := d.checkValue(vv, depth+1, path+"."+k); err != nil {
-				return err
+			switch vv.(type) {
+			case map[string]any, []any:
+				if err := d.checkValue(vv, depth+1, ""); err != nil {
+					return prefixField(err, path+"."+k)
+				}
 			}
 		}
 	case []any:
@@ -300,12 +304,25 @@ func (d *decoder) checkValue(v any, depth int, path string) error {
 			return invalid(path, "attributes are nested deeper than %d levels", d.lim.MaxDepth)
 		}
 		for _, vv := range x {
-			if err := d.checkValue(vv, depth+1, path); err != nil {
-				return err
+			if err := d.checkValue(vv, depth+1, ""); err != nil {
+				return prefixField(err, path)
 			}
 		}
 	}
 	return nil
+}
+
+func prefixField(err error, path string) error {
+	if de, ok := err.(*DecodeError); ok {
+		if de.Field == "" {
+			de.Field = path
+		} else if strings.HasPrefix(de.Field, ".") {
+			de.Field = path + de.Field
+		} else {
+			de.Field = path + "." + de.Field
+		}
+	}
+	return err
 }
 
 func printable(s string) bool {

@@ -195,3 +195,19 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecode(b *testing.B) {
+	var sb strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&sb, `{"time":"2026-11-25T09:%02d:00Z","level":"info","service":"checkout","message":"request %d handled in %dms","trace_id":"tr-%08x","attributes":{"host":"web-%d","region":"eu-west-1","http.status":200,"duration_ms":%d}}`+"\n", i%60, i, i%997, i, i%16, i%1500)
+	}
+	body := []byte(sb.String())
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Decode(body, now, DefaultLimits); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*5000), "ns/line")
+}
