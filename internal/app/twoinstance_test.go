@@ -262,3 +262,25 @@ func TestMongoDownMidRun(t *testing.T) {
 		t.Fatalf("retrying the refused create after recovery: %d %s", st, body)
 	}
 }
+
+// TestStartWithRedisDown: an instance starts while Redis is down (degraded,
+// not dead), serves payments from the store and uses Redis once it is up.
+func TestStartWithRedisDown(t *testing.T) {
+	mongo, redis := testenv.FerretDB(t), testenv.Redis(t)
+	redis.Stop(t)
+	e := apitest.New(t, "PAYMON_MONGODB_URI="+mongo.URL(), "PAYMON_REDIS_URL="+redis.URL())
+	if st, body := createPayment(t, e, e.AdminToken, "k1"); st != 201 {
+		t.Fatalf("create with Redis down since start: %d %s", st, body)
+	}
+	if c := readyChecks(t, e); c["cache"] != "down" || c["bus"] != "down" {
+		t.Fatalf("readyz with Redis down: %v", c)
+	}
+	redis.Start(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for c := readyChecks(t, e); c["cache"] != "ok" || c["bus"] != "ok"; c = readyChecks(t, e) {
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz did not recover: %v", c)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

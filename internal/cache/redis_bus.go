@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,19 +43,24 @@ func (b *RedisBus) Publish(ctx context.Context, channel string, msg []byte) erro
 }
 
 // Subscribe calls handler, from one goroutine, for every message published
-// on channel after Subscribe returns. ctx bounds only the subscription
-// itself. If the connection drops (Redis restarted), the subscription is
-// re-established by itself; messages sent meanwhile are lost. After
-// unsubscribe returns no new handler call starts; it may be called from
-// the handler and more than once.
+// on channel after Subscribe returns. ctx bounds only the wait for Redis to
+// confirm. If Redis cannot be reached, Subscribe still succeeds (an
+// instance starts degraded rather than not at all) and the subscription is
+// made when Redis answers; likewise after a dropped connection (Redis
+// restarted). Messages published meanwhile are lost. After unsubscribe
+// returns no new handler call starts; it may be called from the handler
+// and more than once.
 func (b *RedisBus) Subscribe(ctx context.Context, channel string, handler func(msg []byte)) (func(), error) {
 	ps := b.rdb.Subscribe(ctx, channel)
 	// Wait for Redis to confirm, so a message published right after
 	// Subscribe returns is delivered.
 	if _, err := ps.Receive(ctx); err != nil {
-		_ = ps.Close()
+		if ctx.Err() != nil {
+			_ = ps.Close()
+			return nil, ctx.Err()
+		}
 		metrics.CacheErrors.WithLabelValues("redis", "subscribe").Inc()
-		return nil, dependency.Unavailable("redis", fmt.Errorf("cannot subscribe to %s: %w", channel, err))
+		slog.WarnContext(ctx, "redis bus: subscription deferred until Redis answers", "channel", channel, "err", err)
 	}
 	// The health check pings an idle connection, so a Redis that went
 	// away is noticed and reconnected to within a few seconds.

@@ -121,3 +121,32 @@ func TestRedisDownAndBack(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisBusSubscribeWhileDown: an instance started while Redis is down
+// gets its subscription once Redis is up.
+func TestRedisBusSubscribeWhileDown(t *testing.T) {
+	srv := testenv.Redis(t)
+	c, pubC := newRedis(t, srv.URL()), newRedis(t, srv.URL())
+	bus, pub := cache.NewRedisBus(c.Client()), cache.NewRedisBus(pubC.Client())
+	ctx := context.Background()
+	srv.Stop(t)
+	got := make(chan string, 100)
+	unsub, err := bus.Subscribe(ctx, "events", func(m []byte) { got <- string(m) })
+	if err != nil {
+		t.Fatalf("Subscribe with Redis down: %v", err)
+	}
+	defer unsub()
+	srv.Start(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; ; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("the deferred subscription was not made within 20s of Redis starting")
+		}
+		_ = pub.Publish(ctx, "events", []byte(fmt.Sprint(i)))
+		select {
+		case <-got:
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
