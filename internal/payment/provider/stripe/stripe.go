@@ -209,11 +209,13 @@ func (s *Provider) Confirm(ctx context.Context, p *payment.Payment, paymentMetho
 }
 
 // Retrieve implements payment.Provider. A payment whose create never got an
-// answer has no intent id; it stays pending until the reconciler's
-// deadline, since Stripe offers no lookup by idempotency key.
+// answer has no intent id: the intent may still exist (and, confirmed at
+// once, may have charged), so it is looked up by its metadata with the
+// Search API. Search lags writes by up to a minute, which the reconciler's
+// minimum age covers; no match leaves the payment pending.
 func (s *Provider) Retrieve(ctx context.Context, p *payment.Payment) (payment.ProviderResult, error) {
 	if p.ProviderPaymentID == "" {
-		return payment.ProviderResult{Status: payment.StatusPending}, nil
+		return s.search(ctx, p)
 	}
 	var pi *stripego.PaymentIntent
 	err := s.call(ctx, "retrieve", func(ctx context.Context) (err error) {
@@ -225,6 +227,33 @@ func (s *Provider) Retrieve(ctx context.Context, p *payment.Payment) (payment.Pr
 	}
 	// The intent's last_payment_error tells whether a confirmation was tried.
 	return mapIntent(pi, true), nil
+}
+
+func (s *Provider) search(ctx context.Context, p *payment.Payment) (payment.ProviderResult, error) {
+	var found *stripego.PaymentIntent
+	err := s.call(ctx, "search", func(ctx context.Context) error {
+		list := s.c.V1PaymentIntents.Search(ctx, &stripego.PaymentIntentSearchParams{SearchParams: stripego.SearchParams{
+			Query: fmt.Sprintf("metadata['%s']:'%s'", MetadataPaymentID, p.ID), Limit: stripego.Int64(10),
+		}})
+		if err := list.Err(); err != nil {
+			return err
+		}
+		found = nil
+		for _, pi := range list.Data() {
+			if pi.Metadata[MetadataPaymentID] == p.ID {
+				found = pi
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return payment.ProviderResult{}, err
+	}
+	if found == nil {
+		return payment.ProviderResult{Status: payment.StatusPending}, nil
+	}
+	return mapIntent(found, true), nil
 }
 
 // Refund implements payment.Provider with the Refunds API; refundKey is

@@ -222,6 +222,24 @@ func TestConfirmRefundCancelRetrieve(t *testing.T) {
 	}
 }
 
+func TestRetrieveWithoutIntentSearchesByMetadata(t *testing.T) {
+	px, base := startProxy(t)
+	sp := newProvider(t, base, "sk_test_123")
+	res, err := sp.Retrieve(context.Background(), &payment.Payment{ID: "pay_S1", Status: payment.StatusPending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := px.requests()
+	if len(reqs) != 1 || reqs[0].Method != "GET" || reqs[0].Path != "/v1/payment_intents/search" ||
+		reqs[0].Form.Get("query") != "metadata['paymon_payment_id']:'pay_S1'" {
+		t.Fatalf("requests %+v, want one search by metadata", reqs)
+	}
+	// stripe-mock's fixture result carries no such metadata: not a match.
+	if res.Status != payment.StatusPending || res.ProviderPaymentID != "" {
+		t.Fatalf("result %+v, want pending without an intent", res)
+	}
+}
+
 func TestRetriableFailuresAreRetriedWithTheSameKey(t *testing.T) {
 	sm := testenv.StripeMock(t).URL()
 	for _, status := range []int{500, 503, 429} {
