@@ -183,6 +183,7 @@ func (c *wsClient) run(ctx context.Context) {
 		case <-ctx.Done():
 		case <-c.sub.Done():
 			c.goodbye(c.sub.Err())
+			cancel() // the handshake is over; free a reader waiting on cmds
 		}
 	})
 	c.read(ctx)
