@@ -2,8 +2,10 @@ package logbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -82,26 +84,27 @@ func (s *Service) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 	if points > MaxStatsPoints {
 		return nil, fmt.Errorf("%w: from, to and step give %d points; at most %d", ErrInvalidFilter, points, MaxStatsPoints)
 	}
-	cq := CountQuery{Res: ResMinute, From: from, To: to, Step: q.Step, Service: q.Service}
-	if q.Step%time.Hour == 0 {
-		cq.Res = ResHour
-	}
-	counts, err := s.store.CountsByLevel(ctx, cq)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read log counters: %w", err)
-	}
-	byService, err := s.store.CountsByService(ctx, cq)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read log counters: %w", err)
-	}
+	cq := CountQuery{Res: ResolutionFor(q.Step), From: from, To: to, Step: q.Step, Service: q.Service}
 	hq := cq
 	hq.Res, hq.From = ResHour, from.Truncate(time.Hour)
 	if hq.To = to.Truncate(time.Hour); hq.To.Before(to) {
 		hq.To = hq.To.Add(time.Hour)
 	}
-	top, err := s.store.TopMessages(ctx, hq, TopMessages)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read top messages: %w", err)
+	// The three reads are independent: run them side by side.
+	var (
+		wg                        sync.WaitGroup
+		counts                    []BucketCount
+		byService                 map[string]int64
+		top                       []MessageCount
+		errCounts, errSvc, errTop error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); counts, errCounts = s.store.CountsByLevel(ctx, cq) }()
+	go func() { defer wg.Done(); byService, errSvc = s.store.CountsByService(ctx, cq) }()
+	go func() { defer wg.Done(); top, errTop = s.store.TopMessages(ctx, hq, TopMessages) }()
+	wg.Wait()
+	if err := errors.Join(errCounts, errSvc, errTop); err != nil {
+		return nil, fmt.Errorf("cannot read log counters: %w", err)
 	}
 
 	st := &Stats{From: from, To: to, Step: FormatStep(q.Step), ByLevel: zeroLevels(), ByService: byService,

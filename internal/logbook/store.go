@@ -54,11 +54,29 @@ type Filter struct {
 	MinID string
 }
 
-// Resolution of a roll-up counter.
+// Resolutions of the roll-up counters. A stats query reads the coarsest
+// one that divides its step, so a day by 15 minutes reads 96 buckets, not
+// 1,440.
 const (
 	ResMinute = time.Minute
+	Res5m     = 5 * time.Minute
+	Res15m    = 15 * time.Minute
 	ResHour   = time.Hour
 )
+
+// Resolutions lists every counter resolution, finest first.
+var Resolutions = []time.Duration{ResMinute, Res5m, Res15m, ResHour}
+
+// ResolutionFor is the coarsest resolution that divides step.
+func ResolutionFor(step time.Duration) time.Duration {
+	res := ResMinute
+	for _, r := range Resolutions {
+		if step%r == 0 {
+			res = r
+		}
+	}
+	return res
+}
 
 // Rollup is what one batch adds to the counters.
 type Rollup struct {
@@ -87,7 +105,7 @@ type MessageIncrement struct {
 
 // CountQuery selects counters.
 type CountQuery struct {
-	Res      time.Duration // ResMinute or ResHour
+	Res      time.Duration // one of Resolutions
 	From, To time.Time     // aligned to Step
 	Step     time.Duration // a multiple of Res
 	Service  string        // "" = every service
@@ -107,8 +125,8 @@ type MessageCount struct {
 }
 
 // BuildRollup computes the counter increments for a batch: one per
-// (minute, level, service), one per (hour, level, service), and one per
-// (hour, service, message fingerprint).
+// (resolution bucket, level, service) for each of Resolutions, and one
+// per (hour, service, message fingerprint).
 func BuildRollup(entries []Entry) Rollup {
 	type ck struct {
 		res     time.Duration
@@ -125,7 +143,7 @@ func BuildRollup(entries []Entry) Rollup {
 	msgs := map[mk]*MessageIncrement{}
 	for i := range entries {
 		e := &entries[i]
-		for _, res := range []time.Duration{ResMinute, ResHour} {
+		for _, res := range Resolutions {
 			counts[ck{res, e.Time.Truncate(res).UnixMilli(), e.Level, e.Service}]++
 		}
 		h := e.Time.Truncate(ResHour)

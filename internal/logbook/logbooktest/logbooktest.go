@@ -191,6 +191,11 @@ func testCounters(t *testing.T, s logbook.Store) {
 	if got := counts(t, s, hq); !mapsEqual(got, want) {
 		t.Fatalf("hourly counts = %v, want %v", got, want)
 	}
+	q15 := logbook.CountQuery{Res: logbook.Res15m, From: base, To: base.Add(2 * time.Hour), Step: 30 * time.Minute}
+	want = map[string]int64{"10:00/info": 3, "10:00/error": 1, "11:00/warn": 1}
+	if got := counts(t, s, q15); !mapsEqual(got, want) {
+		t.Fatalf("15m counters by 30m = %v, want %v", got, want)
+	}
 	bs, err := s.CountsByService(context.Background(), withService(q, ""))
 	if err != nil {
 		t.Fatal(err)
