@@ -8,7 +8,7 @@
 // the tests pass, fail or are interrupted. Exits non-zero on any failure.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,7 +47,9 @@ const serverLogPath = join(dataDir, 'server.log');
 const adminEmail = 'admin@paymon.test';
 const adminPassword = `e2e-${randomBytes(12).toString('hex')}`;
 let server = null;
-let cleaned = false;
+let tests = null;
+let cleaning = null;
+let interrupted = false;
 
 function printServerLog() {
   try {
@@ -59,28 +61,73 @@ function printServerLog() {
   }
 }
 
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) {
+/** Signals a child and waits for it to exit, killing it after `graceMs`. */
+async function stop(child, signal, graceMs) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) {
     return;
   }
-  const exited = new Promise((ok) => server.once('exit', ok));
-  server.kill('SIGTERM');
-  const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
+  const exited = new Promise((ok) => child.once('exit', ok));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }
 
-async function cleanup() {
-  if (cleaned) {
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the test runner's whole process group (the runner, the test file
+ * and the Chromium it launched): SIGTERM lets Playwright close the browser,
+ * SIGKILL ends whatever is left after `graceMs`.
+ */
+async function stopTests(graceMs) {
+  if (!tests?.pid || !groupAlive(tests.pid)) {
     return;
   }
-  cleaned = true;
-  await stopServer();
-  rmSync(dataDir, { recursive: true, force: true });
+  const pgid = tests.pid;
+  try {
+    process.kill(-pgid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  const deadline = Date.now() + graceMs;
+  while (groupAlive(pgid) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (groupAlive(pgid)) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+}
+
+/** Stops everything once; every caller waits for the same cleanup to finish. */
+function cleanup() {
+  cleaning ??= (async () => {
+    // The tests first, so nothing talks to the server while it stops.
+    await stopTests(10_000);
+    await stop(server, 'SIGTERM', 10_000);
+    try {
+      rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch (err) {
+      console.error(`e2e: cannot remove ${dataDir}: ${err.message}`);
+    }
+  })();
+  return cleaning;
 }
 
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
+    interrupted = true;
     console.error(`e2e: ${sig}, stopping`);
     await cleanup();
     process.exit(130);
@@ -147,18 +194,24 @@ function runTests(url) {
     .filter((f) => f.endsWith('.test.mjs'))
     .sort()
     .map((f) => join(here, f));
+  const browserTmp = join(dataDir, 'tmp');
+  mkdirSync(browserTmp);
   return new Promise((ok) => {
-    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
+    const child = (tests = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
       stdio: 'inherit',
+      // Its own process group, so cleanup can stop it with every browser process it started.
+      detached: true,
       env: {
         ...process.env,
+        // Chromium's profile goes under the run's directory, so it is removed even when the browser is killed.
+        TMPDIR: browserTmp,
         PAYMON_E2E_URL: url,
         PAYMON_E2E_ADMIN_EMAIL: adminEmail,
         PAYMON_E2E_ADMIN_PASSWORD: adminPassword,
         PAYMON_E2E_CHROMIUM: chromiumPath,
         PAYMON_E2E_SCREENSHOTS: process.env.PAYMON_E2E_SCREENSHOTS ?? join(repoRoot, 'docs', 'screenshots'),
       },
-    });
+    }));
     child.on('exit', (code, signal) => ok(code ?? (signal ? 1 : 0)));
   });
 }
@@ -178,4 +231,4 @@ try {
 } finally {
   await cleanup();
 }
-process.exit(status);
+process.exit(interrupted ? 130 : status);
