@@ -28,6 +28,19 @@ type StreamConfig struct {
 	// PingInterval is how often the server pings a WebSocket client and
 	// sends an SSE comment, so proxies keep the connection open (20s).
 	PingInterval time.Duration
+	// FlushInterval is the least time between two socket writes to one
+	// WebSocket client (20ms). An event that finds the client idle goes
+	// out at once; under a steady stream, events gather for up to this
+	// long and leave in one write, which is what lets one instance feed a
+	// thousand clients. Negative: no gathering.
+	FlushInterval time.Duration
+}
+
+func (s *server) flushInterval() time.Duration {
+	if s.Streams.FlushInterval == 0 {
+		return 20 * time.Millisecond
+	}
+	return max(s.Streams.FlushInterval, 0)
 }
 
 const (
@@ -140,6 +153,8 @@ type wsClient struct {
 	who       auth.Principal
 	cmds      chan wsCmd
 	requestID string
+	lastFlush time.Time   // writer goroutine only
+	timer     *time.Timer // writer goroutine only
 }
 
 // wsCmd is a parsed client frame handed to the writer: a subscribe, an
@@ -268,26 +283,51 @@ func (c *wsClient) write(ctx context.Context, cancel context.CancelFunc) {
 				return
 			}
 		case d := <-c.sub.Queue():
+			if !c.gather(ctx) {
+				return
+			}
 			if err := c.writeEvents(d); err != nil {
 				c.failed(ctx, err)
 				cancel()
 				return
 			}
+			c.lastFlush = time.Now()
 		}
 	}
 }
 
-// maxBatch bounds how many queued events go out in one socket write.
-const maxBatch = 64
+// gather waits until FlushInterval has passed since the last write, so
+// that events arriving meanwhile share one write; false if the
+// connection is ending.
+func (c *wsClient) gather(ctx context.Context) bool {
+	wait := time.Until(c.lastFlush.Add(c.s.flushInterval()))
+	if wait <= 0 {
+		return true
+	}
+	if c.timer == nil {
+		c.timer = time.NewTimer(wait)
+	} else {
+		c.timer.Reset(wait)
+	}
+	select {
+	case <-c.timer.C:
+		return true
+	case <-ctx.Done():
+	case <-c.sub.Done():
+	}
+	c.timer.Stop()
+	return false
+}
 
 // writeEvents sends d and whatever else is already queued in one socket
-// write: one syscall per client per burst instead of one per event, which
-// is what lets one instance feed a thousand clients. Event writes use a
+// write: one syscall per client per burst instead of one per event. Event writes use a
 // context without deadline (no per-write timer); a stuck peer is cut by
 // goodbye or the ping, which close the connection under the write.
 func (c *wsClient) writeEvents(d realtime.Delivery) error {
 	c.cork.cork()
 	var err error
+	// At most what the queue can hold, so commands are not starved.
+	maxBatch := cap(c.sub.Queue())
 	for n := 0; ; n++ {
 		if c.sub.Current(d) { // else queued before an unsubscribe or a filter change
 			for _, e := range d.Events {
