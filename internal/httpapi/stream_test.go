@@ -39,6 +39,12 @@ type streamEnv struct {
 
 func newStreamEnv(t *testing.T, opt realtime.Options) *streamEnv {
 	t.Helper()
+	return newStreamEnvWith(t, opt, httpapi.StreamConfig{})
+}
+
+// newStreamEnvWith sets the transport's knobs too (Hub is filled in).
+func newStreamEnvWith(t *testing.T, opt realtime.Options, cfg httpapi.StreamConfig) *streamEnv {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "paymon.db"))
 	if err != nil {
@@ -62,7 +68,8 @@ func newStreamEnv(t *testing.T, opt realtime.Options) *streamEnv {
 		}
 		e.keys[role] = secret
 	}
-	e.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Auth: authSvc, Streams: httpapi.StreamConfig{Hub: hub}}))
+	cfg.Hub = hub
+	e.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Auth: authSvc, Streams: cfg}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -642,4 +649,46 @@ func metricValue(m prometheus.Metric) float64 {
 		return d.Counter.GetValue()
 	}
 	return d.Gauge.GetValue()
+}
+
+// TestStreamPingCutsUnresponsiveClient: a client that stops answering
+// pings (it no longer reads, so it sends no pong) is disconnected, while
+// one that reads stays.
+func TestStreamPingCutsUnresponsiveClient(t *testing.T) {
+	e := newStreamEnvWith(t, realtime.Options{}, httpapi.StreamConfig{PingInterval: 200 * time.Millisecond})
+	before := metricValue(metrics.StreamDropped.WithLabelValues("error"))
+	mute := e.dial(auth.RoleViewer)
+	mute.subscribe("alerts", nil)
+	live := e.dial(auth.RoleViewer)
+	live.subscribe("alerts", nil)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _, err := live.c.Read(ctx) // answers pings while it waits
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for metricValue(metrics.StreamDropped.WithLabelValues("error")) < before+1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the client that answers no ping was never cut")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := e.hub.PublishAlert(context.Background(), realtime.AlertFired, map[string]string{"rule": "X"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("the responsive client lost its stream: %v", err)
+	}
+	// The mute client finds its connection gone once it reads again.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	for err == nil {
+		_, _, err = mute.c.Read(ctx)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("the mute client's connection is still open: %v", err)
+	}
 }
