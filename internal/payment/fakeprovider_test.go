@@ -16,6 +16,7 @@ type gatedProvider struct {
 	release chan struct{} // Create waits for it when non-nil
 	entered chan struct{} // signalled when Create starts
 	err     error
+	during  func(paymentID string) // runs inside Create, e.g. a webhook racing the answer
 }
 
 func (*gatedProvider) Name() string { return "gated" }
@@ -34,6 +35,9 @@ func (g *gatedProvider) Create(ctx context.Context, req payment.ProviderRequest)
 		case <-ctx.Done():
 			return payment.ProviderResult{}, ctx.Err()
 		}
+	}
+	if g.during != nil {
+		g.during(req.PaymentID)
 	}
 	if g.err != nil {
 		return payment.ProviderResult{}, g.err

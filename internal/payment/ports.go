@@ -96,6 +96,7 @@ type StatIncrement struct {
 // recent ids and a snapshot of each recent payment.
 type Cache interface {
 	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	Del(ctx context.Context, keys ...string) error
 	MGet(ctx context.Context, keys ...string) ([][]byte, error)
 	ListPush(ctx context.Context, key string, val []byte, max int, ttl time.Duration) error
 	ListRange(ctx context.Context, key string, n int) ([][]byte, error)

@@ -316,43 +316,58 @@ func (s *Service) finishCreate(ctx context.Context, p *Payment, req CreateReques
 		PaymentID: p.ID, Amount: p.Amount, Currency: p.Currency, Description: p.Description,
 		Metadata: p.Metadata, PaymentMethod: req.PaymentMethod, ReturnURL: req.ReturnURL,
 	})
-	stored := p.Version
-	now := s.now()
-	if perr != nil {
-		var pe *ProviderError
-		if errors.As(perr, &pe) && pe.Kind != ProviderRetriable {
-			if err := transition(p, StatusFailed, "failed", pe.Reason, now); err != nil {
-				return 0, nil, err
+	// apply writes the provider's answer into a pending payment.
+	apply := func(p *Payment, now time.Time) error {
+		if perr != nil {
+			var pe *ProviderError
+			if errors.As(perr, &pe) && pe.Kind != ProviderRetriable {
+				return transition(p, StatusFailed, "failed", pe.Reason, now)
 			}
-		} else {
 			// Unknown outcome: stay pending; the reconciler asks again.
 			s.log.Warn("provider outcome unknown; payment left pending", "payment_id", p.ID, "provider", p.Provider, "err", perr)
 			p.UpdatedAt = now
 			p.Events = append(p.Events, Event{Type: "provider_unreachable", At: now, Reason: "provider did not answer; will reconcile"})
+			return nil
 		}
-	} else {
 		p.ProviderPaymentID = res.ProviderPaymentID
 		p.NextAction = res.NextAction
 		p.UpdatedAt = now
 		if res.Status != StatusPending {
-			if err := transition(p, res.Status, string(res.Status), res.FailureReason, now); err != nil {
+			return transition(p, res.Status, string(res.Status), res.FailureReason, now)
+		}
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		now := s.now()
+		stored, from := p.Version, p.Status
+		// A webhook may have settled the payment between the provider's
+		// answer and this write: then the stored state stands.
+		if p.Status == StatusPending && p.ProviderPaymentID == "" {
+			if err := apply(p, now); err != nil {
 				return 0, nil, err
 			}
 		}
+		extra := Extra{Stats: []StatIncrement{{Bucket: minute(p.CreatedAt), Kind: "created", Currency: p.Currency, Count: 1, Amount: p.Amount}}}
+		if p.Status != from {
+			extra.Stats = append(extra.Stats, StatIncrement{Bucket: minute(now), Kind: string(p.Status), Currency: p.Currency, Count: 1, Amount: p.Amount})
+		}
+		body := Render(p)
+		if claim != nil {
+			extra.Complete = &IdempotencyRecord{Key: claim.Key, Status: 201, Body: body}
+		}
+		err := s.store.UpdatePayment(ctx, p, stored, extra)
+		if errors.Is(err, ErrVersionConflict) && attempt < 5 {
+			if p, err = s.store.GetPayment(ctx, p.ID); err != nil {
+				return 0, nil, fmt.Errorf("cannot re-read payment after a concurrent change: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			return 0, nil, fmt.Errorf("cannot store provider outcome of %s: %w", p.ID, err)
+		}
+		s.changed(ctx, Change{Event: "payment.created", Payment: p})
+		return 201, body, nil
 	}
-	extra := Extra{Stats: []StatIncrement{{Bucket: minute(p.CreatedAt), Kind: "created", Currency: p.Currency, Count: 1, Amount: p.Amount}}}
-	if p.Status != StatusPending {
-		extra.Stats = append(extra.Stats, StatIncrement{Bucket: minute(now), Kind: string(p.Status), Currency: p.Currency, Count: 1, Amount: p.Amount})
-	}
-	body := Render(p)
-	if claim != nil {
-		extra.Complete = &IdempotencyRecord{Key: claim.Key, Status: 201, Body: body}
-	}
-	if err := s.store.UpdatePayment(ctx, p, stored, extra); err != nil {
-		return 0, nil, fmt.Errorf("cannot store provider outcome of %s: %w", p.ID, err)
-	}
-	s.changed(ctx, Change{Event: "payment.created", Payment: p})
-	return 201, body, nil
 }
 
 func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
@@ -421,7 +436,25 @@ func (s *Service) changed(ctx context.Context, c Change) {
 	}
 }
 
-const recentKey = "payments:recent"
+const (
+	recentKey = "payments:recent"
+	// recentCompleteKey marks a recent list filled from the store, so a
+	// list shorter than asked for is known to be all there is.
+	recentCompleteKey = "payments:recent:complete"
+)
+
+// dedupe drops repeated ids (two instances refilling at once).
+func dedupe(ids [][]byte) [][]byte {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0]
+	for _, id := range ids {
+		if !seen[string(id)] {
+			seen[string(id)] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
 
 func cacheKey(id string) string { return "payment:" + id }
 
@@ -445,21 +478,34 @@ func (s *Service) Recent(ctx context.Context, n int) ([]*Payment, string, error)
 			s.log.Warn("recent payments: cache unavailable, reading the store", "err", err)
 		}
 	}
-	ps, _, err := s.store.ListPayments(ctx, ListFilter{Limit: n})
+	// Read the whole recent window, so the refilled list serves any n.
+	ps, _, err := s.store.ListPayments(ctx, ListFilter{Limit: s.opt.RecentSize})
 	if err != nil {
 		return nil, "", err
 	}
-	if s.cache != nil && len(ps) > 0 {
+	if s.cache != nil {
 		s.refill(ctx, ps)
+	}
+	if len(ps) > n {
+		ps = ps[:n]
 	}
 	return ps, "store", nil
 }
 
 func (s *Service) recentFromCache(ctx context.Context, n int) ([]*Payment, error) {
 	ids, err := s.cache.ListRange(ctx, recentKey, n)
-	if err != nil || len(ids) == 0 {
+	if err != nil {
 		return nil, err
 	}
+	if len(ids) < n {
+		// A short list is whole only if it was filled from the store: after
+		// a cache restart it holds just the payments made since.
+		mark, err := s.cache.MGet(ctx, recentCompleteKey)
+		if err != nil || mark[0] == nil {
+			return nil, err
+		}
+	}
+	ids = dedupe(ids)
 	keys := make([]string, len(ids))
 	for i, b := range ids {
 		keys[i] = cacheKey(string(b))
@@ -490,8 +536,12 @@ func (s *Service) recentFromCache(ctx context.Context, n int) ([]*Payment, error
 	return out, nil
 }
 
-// refill puts store results back in the cache after a cold start.
+// refill replaces the cached recent list with the store's, after a cold
+// start or a cache restart.
 func (s *Service) refill(ctx context.Context, ps []*Payment) {
+	if err := s.cache.Del(ctx, recentKey); err != nil {
+		return
+	}
 	for i := len(ps) - 1; i >= 0; i-- {
 		b, err := MarshalStored(ps[i])
 		if err != nil {
@@ -502,6 +552,7 @@ func (s *Service) refill(ctx context.Context, ps []*Payment) {
 			return
 		}
 	}
+	_ = s.cache.Set(ctx, recentCompleteKey, []byte("1"), s.opt.RecentTTL)
 }
 
 // List returns a page of payments matching f.

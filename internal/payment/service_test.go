@@ -256,6 +256,19 @@ func TestRecentServedFromCacheAndStore(t *testing.T) {
 	if _, source, _ = cold.Recent(ctx, 3); source != "cache" {
 		t.Fatalf("cache not refilled: %s", source)
 	}
+	// A cache restarted empty that has seen only newer payments is not
+	// taken for the whole recent list.
+	restarted, _ := payment.NewService(db, cache.NewMemory(10), []payment.Provider{simulator.New(simulator.Options{})}, payment.Options{DefaultProvider: "simulator", RecentSize: 5})
+	_, b, _ := restarted.Create(ctx, "u", "", req(999, "EUR", "succeed"))
+	newest := decode(t, b).ID
+	ps, source, err = restarted.Recent(ctx, 5)
+	if err != nil || source != "store" || len(ps) != 5 || ps[0].ID != newest || ps[1].ID != ids[6] {
+		t.Fatalf("after cache restart: %s %d %v", source, len(ps), err)
+	}
+	ps, source, _ = restarted.Recent(ctx, 5)
+	if source != "cache" || len(ps) != 5 || ps[4].ID != ids[3] {
+		t.Fatalf("refilled list: %s %d", source, len(ps))
+	}
 }
 
 func TestRefundAndCancelRules(t *testing.T) {
@@ -346,5 +359,30 @@ func TestReconcileSettlesAndExpires(t *testing.T) {
 	p, _ := s2.Get(ctx, decode(t, b3).ID)
 	if p.Status != payment.StatusFailed || p.Events[len(p.Events)-1].Type != "expired" {
 		t.Fatalf("expired payment: %s %+v", p.Status, p.Events)
+	}
+}
+
+// A webhook that settles the payment between the provider's answer and the
+// create's own write must not turn the create into an error.
+func TestWebhookRacingTheCreateAnswer(t *testing.T) {
+	g := &gatedProvider{}
+	db := newDB(t)
+	s := newService(t, db, payment.Options{DefaultProvider: "gated"}, g)
+	g.during = func(pid string) {
+		if _, err := s.ApplyProviderResult(context.Background(), pid, payment.ProviderResult{Status: payment.StatusFailed, FailureReason: "do_not_honor"}, "webhook"); err != nil {
+			t.Errorf("webhook: %v", err)
+		}
+	}
+	st, body, err := s.Create(context.Background(), "u", "race-key", req(100, "EUR", ""))
+	if err != nil || st != 201 {
+		t.Fatalf("create: %d %v", st, err)
+	}
+	p := decode(t, body)
+	if p.Status != payment.StatusFailed || p.FailureReason != "do_not_honor" {
+		t.Fatalf("the webhook's settlement was overwritten: %s %q", p.Status, p.FailureReason)
+	}
+	_, again, err := s.Create(context.Background(), "u", "race-key", req(100, "EUR", ""))
+	if err != nil || !bytes.Equal(again, body) {
+		t.Fatalf("replay after race: %v", err)
 	}
 }
