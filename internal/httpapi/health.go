@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -14,8 +13,9 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
 }
 
-// readyz checks every dependency in parallel with a short deadline; one
-// down dependency makes the instance not ready, and says which.
+// readyz checks every dependency in parallel with a short deadline and
+// says which is down: the store down makes the instance not ready (503);
+// the cache or bus down makes it degraded (200).
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -39,20 +39,20 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	wg.Wait()
 	close(results)
 	checks := map[string]string{}
-	var names []string
-	ready := true
+	status, code := "ready", http.StatusOK
 	for res := range results {
 		checks[res.name] = res.status
-		names = append(names, res.name)
-		if res.status != "ok" {
-			ready = false
+		switch {
+		case res.status == "ok":
+		case res.name == "store":
+			status, code = "not_ready", http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "5")
+		case status == "ready":
+			// Without the cache or bus payments and logs still work from
+			// the store; taking every instance out of a load balancer
+			// during a Redis outage would be worse than serving degraded.
+			status = "degraded"
 		}
-	}
-	sort.Strings(names)
-	status, code := "ready", http.StatusOK
-	if !ready {
-		status, code = "not_ready", http.StatusServiceUnavailable
-		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, code, map[string]any{"status": status, "checks": checks})
 }

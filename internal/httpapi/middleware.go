@@ -117,7 +117,11 @@ func (s *server) observe(next http.Handler) http.Handler {
 			code := strconv.Itoa(status)
 			d := time.Since(start)
 			metrics.HTTPRequests.WithLabelValues(route, r.Method, code).Inc()
-			metrics.HTTPDuration.WithLabelValues(route, r.Method, code).Observe(d.Seconds())
+			// A stream's duration is how long the client stayed: it would
+			// swamp every latency figure, so streams are only counted.
+			if !strings.HasPrefix(route, "/api/v1/stream") {
+				metrics.HTTPDuration.WithLabelValues(route, r.Method, code).Observe(d.Seconds())
+			}
 			if s.AccessLog {
 				s.log.LogAttrs(r.Context(), slog.LevelInfo, "http", slog.String("request_id", rid), slog.String("method", r.Method),
 					slog.String("route", route), slog.String("path", r.URL.Path), slog.Int("status", status),

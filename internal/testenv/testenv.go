@@ -225,7 +225,9 @@ func StripeMock(t testing.TB) *Server {
 		dep:  "stripe-mock",
 		bin:  bin,
 		args: func(addr, dir string) []string {
-			return []string{"-http-addr", addr}
+			// Without -https-addr stripe-mock also opens HTTPS on its fixed port
+			// 12112, so two at once would collide.
+			return []string{"-http-addr", addr, "-https-addr", "127.0.0.1:0"}
 		},
 		// stripe-mock also listens on $PORT when it is set.
 		env:   []string{"PORT="},
