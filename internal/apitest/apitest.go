@@ -65,7 +65,10 @@ func New(t testing.TB, environ ...string) *Env {
 
 type testWriter struct{ t testing.TB }
 
-func (w *testWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (w *testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
 
 // Login returns an access token for a user.
 func (e *Env) Login(email, password string) string {

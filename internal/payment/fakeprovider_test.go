@@ -50,4 +50,4 @@ func (*gatedProvider) Retrieve(_ context.Context, p *payment.Payment) (payment.P
 }
 
 func (*gatedProvider) Refund(context.Context, *payment.Payment, int64, string) error { return nil }
-func (*gatedProvider) Cancel(context.Context, *payment.Payment) error                 { return nil }
+func (*gatedProvider) Cancel(context.Context, *payment.Payment) error                { return nil }

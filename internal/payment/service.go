@@ -417,6 +417,7 @@ func (s *Service) idempotent(ctx context.Context, key, hash, newID string, fn fu
 		return status, body, nil
 	}
 }
+
 // changed refreshes the cache and tells observers. Cache failures only
 // degrade reads, which fall back to the store.
 func (s *Service) changed(ctx context.Context, c Change) {

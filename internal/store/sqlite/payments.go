@@ -19,7 +19,6 @@ func isDomainErr(err error) bool {
 		errors.Is(err, auth.ErrDuplicate)
 }
 
-
 // The statements of the create path, prepared once (see DB.prepared).
 const (
 	qInsertPayment = `INSERT INTO payments(id, status, provider, currency, provider_payment_id, created_at, version, doc) VALUES (?,?,?,?,?,?,?,?)`

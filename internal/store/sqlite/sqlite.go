@@ -29,9 +29,9 @@ type DB struct {
 	// prepared holds the hot statements, prepared once on the single write
 	// connection: parsing SQL was a tenth of the create path's CPU.
 	prepared map[string]*sql.Stmt
-	ops   chan *op
-	done  chan struct{}
-	wg    sync.WaitGroup
+	ops      chan *op
+	done     chan struct{}
+	wg       sync.WaitGroup
 
 	closeOnce sync.Once
 	mu        sync.RWMutex
