@@ -30,7 +30,7 @@ var targets = map[string][]target{
 	"StreamSubscribers": {{"p99_ms", true, 50}},
 }
 
-var lineRE = regexp.MustCompile(`^Benchmark([A-Za-z0-9_]+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
+var lineRE = regexp.MustCompile(`^Benchmark([A-Za-z0-9_/]+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
 
 type result struct {
 	name    string

@@ -9,13 +9,14 @@ func TestReport(t *testing.T) {
 	in := `goos: linux
 cpu: Some CPU
 BenchmarkCreatePayments-2   	       1	10149197846 ns/op	       5759 creates/s	         0 errors	        7.20 p50_ms	       22.2 p99_ms
+BenchmarkCreatePayment/ferretdb-2   	     100	  34000000 ns/op	        29.4 creates/s
 PASS`
 	var b strings.Builder
 	if err := run(strings.NewReader(in), &b); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"## CreatePayments", "| creates/s | 5759 | ≥ 5000 | yes |", "| p99_ms | 22.2 | ≤ 20 | **no** |", "| errors | 0 |  |  |", "Some CPU"} {
+	for _, want := range []string{"## CreatePayments", "| creates/s | 5759 | ≥ 5000 | yes |", "| p99_ms | 22.2 | ≤ 20 | **no** |", "| errors | 0 |  |  |", "Some CPU", "## CreatePayment/ferretdb", "| creates/s | 29.4 |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
