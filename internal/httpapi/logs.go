@@ -23,6 +23,9 @@ var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // stored (201, not 202: nothing is left to do when it answers). A batch
 // is all-or-nothing: the first bad entry refuses it, naming its line.
 func (s *server) ingestLogs(w http.ResponseWriter, r *http.Request) {
+	if !s.logsEnabled(w, r) {
+		return
+	}
 	lim := s.Logs.Limits()
 	// The compressed body may not exceed the decompressed limit either.
 	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxBody)
@@ -132,7 +135,20 @@ func writeEntries(w http.ResponseWriter, es []logbook.Entry, hasMore bool) {
 	writeJSON(w, http.StatusOK, map[string]any{"data": es, "has_more": hasMore})
 }
 
+// logsEnabled answers 404 when this server was built without a log
+// service (handler tests of other resources), instead of panicking.
+func (s *server) logsEnabled(w http.ResponseWriter, r *http.Request) bool {
+	if s.Logs == nil {
+		s.writeError(w, r, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "log collection is not enabled on this server"})
+		return false
+	}
+	return true
+}
+
 func (s *server) recentLogs(w http.ResponseWriter, r *http.Request) {
+	if !s.logsEnabled(w, r) {
+		return
+	}
 	n, err := intParam(r, "limit", 50, 1, logbook.MaxSearchLimit)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -153,6 +169,9 @@ func (s *server) recentLogs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) searchLogs(w http.ResponseWriter, r *http.Request) {
+	if !s.logsEnabled(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	var f logbook.Filter
 	var err error
@@ -193,6 +212,9 @@ func (s *server) searchLogs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) logStats(w http.ResponseWriter, r *http.Request) {
+	if !s.logsEnabled(w, r) {
+		return
+	}
 	var q logbook.StatsQuery
 	var err error
 	if q.From, err = timeParam(r, "from"); err != nil {

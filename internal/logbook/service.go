@@ -74,11 +74,14 @@ type Service struct {
 	stop    chan struct{}
 	stopped sync.WaitGroup
 	emitWG  sync.WaitGroup
+	after   chan storedBatch
+	afterWG sync.WaitGroup
 	dropped atomic.Int64
 }
 
 type ingestReq struct {
 	entries []Entry
+	rollup  Rollup // computed by the caller's goroutine, in parallel
 	done    chan error
 }
 
@@ -120,7 +123,10 @@ func NewService(store Store, cache Cache, opt Options) *Service {
 		opt.Now = time.Now
 	}
 	s := &Service{store: store, cache: cache, opt: opt, log: opt.Logger,
-		reqs: make(chan *ingestReq, 1024), emitq: make(chan Entry, opt.EmitQueue), stop: make(chan struct{})}
+		reqs: make(chan *ingestReq, 1024), emitq: make(chan Entry, opt.EmitQueue), stop: make(chan struct{}),
+		after: make(chan storedBatch, 4)}
+	s.afterWG.Add(1)
+	go s.afterStore()
 	for range opt.Flushers {
 		s.stopped.Add(1)
 		go s.flusher()
@@ -156,6 +162,8 @@ func (s *Service) Close() error {
 	s.emitWG.Wait()
 	close(s.stop)
 	s.stopped.Wait()
+	close(s.after)
+	s.afterWG.Wait()
 	return nil
 }
 
@@ -185,7 +193,7 @@ func (s *Service) ingest(ctx context.Context, entries []Entry, own bool) error {
 		e.Message = Redact(e.Message)
 		RedactAttributes(e.Attributes)
 	}
-	r := &ingestReq{entries: entries, done: make(chan error, 1)}
+	r := &ingestReq{entries: entries, rollup: BuildRollup(entries), done: make(chan error, 1)}
 	unlock := func() {}
 	if !own {
 		s.mu.RLock()
@@ -253,11 +261,11 @@ func (s *Service) emitter() {
 
 func (s *Service) flusher() {
 	defer s.stopped.Done()
-	var batch []*ingestReq
 	for {
+		var batch []*ingestReq // a new slice each time: afterStore still reads the last one
 		select {
 		case r := <-s.reqs:
-			batch = append(batch[:0], r)
+			batch = []*ingestReq{r}
 		case <-s.stop:
 			for {
 				select {
@@ -284,46 +292,67 @@ func (s *Service) flusher() {
 }
 
 func (s *Service) flush(batch []*ingestReq) {
-	all := batch[0].entries
+	all, r := batch[0].entries, batch[0].rollup
 	if len(batch) > 1 {
-		n := 0
-		for _, r := range batch {
-			n += len(r.entries)
+		n, nc, nm := 0, 0, 0
+		for _, q := range batch {
+			n, nc, nm = n+len(q.entries), nc+len(q.rollup.Counts), nm+len(q.rollup.Messages)
 		}
 		all = make([]Entry, 0, n)
-		for _, r := range batch {
-			all = append(all, r.entries...)
+		// Increments of several requests may share a counter: adapters
+		// add each one, so concatenating them is exact.
+		r = Rollup{Counts: make([]CountIncrement, 0, nc), Messages: make([]MessageIncrement, 0, nm)}
+		for _, q := range batch {
+			all = append(all, q.entries...)
+			r.Counts = append(r.Counts, q.rollup.Counts...)
+			r.Messages = append(r.Messages, q.rollup.Messages...)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := s.store.InsertEntries(ctx, all, BuildRollup(all))
-	if err != nil {
+	if err := s.store.InsertEntries(ctx, all, r); err != nil {
 		err = fmt.Errorf("cannot store log entries: %w", err)
-	}
-	// Answer after the cache and the hooks have seen the batch, so that
-	// when a POST returns its entries are in /logs/recent and the feed.
-	defer func() {
-		for _, r := range batch {
-			r.done <- err
+		for _, q := range batch {
+			q.done <- err
 		}
-	}()
-	if err != nil {
 		return
 	}
-	metrics.LogIngestBatchSize.Observe(float64(len(all)))
-	var perLevel [5]int
-	for i := range all {
-		perLevel[levelIndex(all[i].Level)]++
-	}
-	for i, n := range perLevel {
-		if n > 0 {
-			metrics.LogsIngested.WithLabelValues(string(Levels[i])).Add(float64(n))
+	// The cache, the hooks and the answers run on their own goroutine so
+	// that the next store write starts meanwhile.
+	s.after <- storedBatch{reqs: batch, entries: all}
+}
+
+type storedBatch struct {
+	reqs    []*ingestReq
+	entries []Entry
+}
+
+// afterStore handles stored batches in order. Requests are answered after
+// the cache and the hooks have seen their batch, so that when a POST
+// returns its entries are in /logs/recent and on the live feed.
+func (s *Service) afterStore() {
+	defer s.afterWG.Done()
+	for b := range s.after {
+		all := b.entries
+		metrics.LogIngestBatchSize.Observe(float64(len(all)))
+		var perLevel [5]int
+		for i := range all {
+			perLevel[levelIndex(all[i].Level)]++
 		}
-	}
-	s.cacheEntries(ctx, all)
-	for _, h := range s.hooks {
-		h(ctx, all)
+		for i, n := range perLevel {
+			if n > 0 {
+				metrics.LogsIngested.WithLabelValues(string(Levels[i])).Add(float64(n))
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		s.cacheEntries(ctx, all)
+		for _, h := range s.hooks {
+			h(ctx, all)
+		}
+		cancel()
+		for _, q := range b.reqs {
+			q.done <- nil
+		}
 	}
 }
 
@@ -399,6 +428,9 @@ func (s *Service) Recent(ctx context.Context, n int, levels []Level) ([]Entry, s
 		if err != nil {
 			s.log.Warn("recent logs: cache unavailable, reading the store", "err", err)
 		} else if len(raw) > 0 {
+			// A list shorter than its cap may have been emptied (restart,
+			// eviction) since older entries were stored: then only the
+			// store can fill a page, unless the page is already full.
 			out := make([]Entry, 0, n)
 			for _, b := range raw {
 				var e Entry
@@ -410,7 +442,9 @@ func (s *Service) Recent(ctx context.Context, n int, levels []Level) ([]Entry, s
 				}
 			}
 			slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(b.ID, a.ID) })
-			return out[:min(n, len(out))], "cache", nil
+			if len(out) >= n || len(raw) >= max {
+				return out[:min(n, len(out))], "cache", nil
+			}
 		}
 	}
 	es, _, err := s.store.SearchEntries(ctx, Filter{Levels: levels, Limit: n})

@@ -77,13 +77,18 @@ func TestIngestRedactsStoresAndNotifies(t *testing.T) {
 		t.Fatalf("OnIngest saw %d entries", len(seen))
 	}
 	// Recent comes from the cache, critical levels from their own list.
-	rec, src, err := s.Recent(context.Background(), 10, nil)
+	rec, src, err := s.Recent(context.Background(), 2, nil)
 	if err != nil || src != "cache" || !slices.Equal(msgs(rec), want) {
 		t.Fatalf("recent = %q from %s (%v)", msgs(rec), src, err)
 	}
-	rec, src, err = s.Recent(context.Background(), 10, []logbook.Level{logbook.LevelError, logbook.LevelFatal})
+	rec, src, err = s.Recent(context.Background(), 1, []logbook.Level{logbook.LevelError, logbook.LevelFatal})
 	if err != nil || src != "cache" || !slices.Equal(msgs(rec), want[:1]) {
 		t.Fatalf("recent critical = %q from %s (%v)", msgs(rec), src, err)
+	}
+	// More than the cache holds (and it is not full): the store completes it.
+	rec, src, err = s.Recent(context.Background(), 10, nil)
+	if err != nil || src != "store" || !slices.Equal(msgs(rec), want) {
+		t.Fatalf("recent 10 = %q from %s (%v)", msgs(rec), src, err)
 	}
 	// A level the cache does not keep apart is read from the store.
 	rec, src, err = s.Recent(context.Background(), 10, []logbook.Level{logbook.LevelInfo})
