@@ -143,8 +143,9 @@ func (s *Service) Limits() Limits { return s.opt.Limits }
 func (s *Service) Now() time.Time { return s.opt.Now() }
 
 // OnIngest registers fn to be called with every batch once it is stored
-// (the realtime feed publishes log.created from here). Register before
-// serving; fn must not block for long: it runs on the write path.
+// (the realtime feed publishes log.created from here), in store order,
+// just after the batch's requests were answered. Register before serving;
+// fn must not block for long: batches wait for it.
 func (s *Service) OnIngest(fn func(ctx context.Context, entries []Entry)) {
 	s.hooks = append(s.hooks, fn)
 }
@@ -327,9 +328,10 @@ type storedBatch struct {
 	entries []Entry
 }
 
-// afterStore handles stored batches in order. Requests are answered after
-// the cache and the hooks have seen their batch, so that when a POST
-// returns its entries are in /logs/recent and on the live feed.
+// afterStore handles stored batches in order. Requests are answered once
+// the cache has their batch (so a POST's entries are in /logs/recent when
+// it returns) and before the hooks run, so that a slow subscriber of the
+// live feed never holds up shippers.
 func (s *Service) afterStore() {
 	defer s.afterWG.Done()
 	for b := range s.after {
@@ -346,13 +348,13 @@ func (s *Service) afterStore() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		s.cacheEntries(ctx, all)
+		for _, q := range b.reqs {
+			q.done <- nil
+		}
 		for _, h := range s.hooks {
 			h(ctx, all)
 		}
 		cancel()
-		for _, q := range b.reqs {
-			q.done <- nil
-		}
 	}
 }
 

@@ -70,9 +70,13 @@ func TestIngestRedactsStoresAndNotifies(t *testing.T) {
 	if got[1].Attributes["password"] != logbook.Redacted || !strings.HasPrefix(got[0].ID, "log_") || got[0].Time.IsZero() {
 		t.Fatalf("stored entry %+v", got[1])
 	}
-	mu.Lock()
-	seen := slices.Clone(notified)
-	mu.Unlock()
+	// Hooks run just after the answer: wait for them.
+	var seen []logbook.Entry
+	for deadline := time.Now().Add(10 * time.Second); len(seen) < 2 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		mu.Lock()
+		seen = slices.Clone(notified)
+		mu.Unlock()
+	}
 	if len(seen) != 2 || seen[0].ID == "" {
 		t.Fatalf("OnIngest saw %d entries", len(seen))
 	}
