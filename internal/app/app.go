@@ -76,11 +76,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	a.closers = append(a.closers, db.Close)
 	var mem cache.Cache = cache.NewMemory(100_000)
 	a.closers = append(a.closers, mem.Close)
-	// Production stores: MongoDB for payments and identities (logs and
-	// alerts stay in the embedded store until they have Mongo adapters),
-	// Redis for the cache, rate limits and the bus, shared by every instance.
+	// Production stores: MongoDB for payments, identities, logs and
+	// alerts, Redis for the cache, rate limits and the bus, shared by every
+	// instance.
 	var payStore payment.Store = db
 	var authStore auth.Store = db
+	var logStore logbook.Store = db
+	var alertStore alert.Store = db
 	storePing := db.Ping
 	if cfg.MongoURI != "" {
 		ms, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
@@ -89,6 +91,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		}
 		a.closers = append(a.closers, ms.Close)
 		payStore, authStore, storePing = ms, ms, ms.Ping
+		if logStore, err = mongostore.NewLogStore(ctx, ms); err != nil {
+			return fail(fmt.Errorf("cannot open the MongoDB log store: %w", err))
+		}
+		if alertStore, err = mongostore.NewAlertStore(ctx, ms); err != nil {
+			return fail(fmt.Errorf("cannot open the MongoDB alert store: %w", err))
+		}
 	}
 	if cfg.RedisURL != "" {
 		a.redis, err = cache.NewRedis(cfg.RedisURL)
@@ -125,7 +133,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	for l, d := range retention {
 		logRetention[logbook.Level(l)] = d
 	}
-	a.Logs = logbook.NewService(db, mem, logbook.Options{Retention: logRetention, Logger: logger})
+	a.Logs = logbook.NewService(logStore, mem, logbook.Options{Retention: logRetention, Logger: logger})
 	a.closers = append(a.closers, a.Logs.Close) // before db.Close: it writes what is queued
 	a.Payments.Observe(logObserver{logs: a.Logs})
 
@@ -149,9 +157,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	if a.Logs != nil {
 		errCounter = logErrorCounter{a.Logs}
 	}
-	// Alerts are kept in the embedded store until a MongoDB adapter of
-	// alert.Store exists; the webhook secret goes with the identities.
-	if err := a.newAlerts(ctx, db, authStore, stdout, errCounter); err != nil {
+	// Alerts are kept with the logs (MongoDB when configured, so that one
+	// instance wins each transition); the webhook secret goes with the
+	// identities.
+	if err := a.newAlerts(ctx, alertStore, authStore, stdout, errCounter); err != nil {
 		return fail(err)
 	}
 	if a.Streams != nil {
