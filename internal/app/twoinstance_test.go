@@ -291,3 +291,153 @@ func TestStartWithRedisDown(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+type logStats struct {
+	Total     int64            `json:"total"`
+	ByLevel   map[string]int64 `json:"by_level"`
+	ByService map[string]int64 `json:"by_service"`
+}
+
+type logList struct {
+	Data []struct {
+		ID, Level, Service, Message string
+	} `json:"data"`
+}
+
+func postLogs(t *testing.T, e *apitest.Env, service, level string, n int) {
+	t.Helper()
+	var batch []map[string]any
+	for range n {
+		batch = append(batch, map[string]any{"level": level, "service": service, "message": "a line from " + e.URL})
+	}
+	if st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, batch); st/100 != 2 {
+		t.Fatalf("ingest on %s: %d %s", e.URL, st, body)
+	}
+}
+
+// TestTwoInstancesShareLogs checks that logs written on A count in B's
+// statistics and appear in B's search, and that counters written by both
+// instances add up on either (each instance keeps its own counter
+// documents; reads sum them).
+func TestTwoInstancesShareLogs(t *testing.T) {
+	mongo, redis := testenv.FerretDB(t), testenv.Redis(t)
+	env := []string{"PAYMON_MONGODB_URI=" + mongo.URL(), "PAYMON_MONGODB_DATABASE=paymon_two_logs", "PAYMON_REDIS_URL=" + redis.URL()}
+	a := apitest.New(t, env...)
+	b := apitest.New(t, env...)
+
+	postLogs(t, a, "two-logs", "error", 7)
+	postLogs(t, a, "two-logs", "info", 5)
+	st, body := b.Do("GET", "/api/v1/logs/stats?service=two-logs", b.AdminToken, nil)
+	s := decode[logStats](t, body)
+	if st != 200 || s.Total != 12 || s.ByLevel["error"] != 7 || s.ByLevel["info"] != 5 || s.ByService["two-logs"] != 12 {
+		t.Fatalf("B's stats of A's logs: %d %s", st, body)
+	}
+	st, body = b.Do("GET", "/api/v1/logs?service=two-logs&limit=100", b.AdminToken, nil)
+	if l := decode[logList](t, body); st != 200 || len(l.Data) != 12 || !strings.Contains(l.Data[0].Message, a.URL) {
+		t.Fatalf("B's search of A's logs: %d %s", st, body)
+	}
+
+	// Both instances write the same counters at once: every line counts.
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := a
+			if i%2 == 1 {
+				e = b
+			}
+			postLogs(t, e, "two-logs", "error", 10)
+		}()
+	}
+	wg.Wait()
+	for _, e := range []*apitest.Env{a, b} {
+		st, body := e.Do("GET", "/api/v1/logs/stats?service=two-logs", e.AdminToken, nil)
+		if s := decode[logStats](t, body); st != 200 || s.Total != 72 || s.ByLevel["error"] != 67 {
+			t.Fatalf("stats on %s after concurrent writes on both: %d %s; want 72 lines, 67 errors", e.URL, st, body)
+		}
+	}
+}
+
+// TestTwoInstancesFireOneAlert drives the alert engines of A and B at the
+// same time over error logs written on A only: B sees them through the
+// shared log counters, both try to fire ErrorLogSpike, and the shared
+// alert store keeps one alert, listed the same on both.
+func TestTwoInstancesFireOneAlert(t *testing.T) {
+	mongo, redis := testenv.FerretDB(t), testenv.Redis(t)
+	env := []string{"PAYMON_MONGODB_URI=" + mongo.URL(), "PAYMON_MONGODB_DATABASE=paymon_two_alerts", "PAYMON_REDIS_URL=" + redis.URL(),
+		"PAYMON_ALERT_ERROR_LOG_THRESHOLD=5"}
+	a := apitest.New(t, env...)
+	b := apitest.New(t, env...)
+	postLogs(t, a, "checkout", "error", 8)
+
+	// B alone first: it must see A's errors to fire.
+	if err := b.App.Alerts.Evaluate(context.Background()); err != nil {
+		t.Fatalf("B's evaluation: %v", err)
+	}
+	st, body := b.Do("GET", "/api/v1/alerts?rule=ErrorLogSpike", b.AdminToken, nil)
+	if l := decode[alertList](t, body); st != 200 || len(l.Data) != 1 || l.Data[0].State != "firing" {
+		t.Fatalf("B did not fire ErrorLogSpike over A's error logs: %d %s", st, body)
+	}
+	first := decode[alertList](t, body).Data[0].ID
+
+	// Then both engines, many rounds at once: still one alert.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := a
+			if i%2 == 1 {
+				e = b
+			}
+			if err := e.App.Alerts.Evaluate(context.Background()); err != nil {
+				t.Errorf("evaluation on %s: %v", e.URL, err)
+			}
+		}()
+	}
+	wg.Wait()
+	_, onA := a.Do("GET", "/api/v1/alerts?rule=ErrorLogSpike", a.AdminToken, nil)
+	_, onB := b.Do("GET", "/api/v1/alerts?rule=ErrorLogSpike", b.AdminToken, nil)
+	if l := decode[alertList](t, onA); len(l.Data) != 1 || l.Data[0].ID != first || !bytes.Equal(onA, onB) {
+		t.Fatalf("alerts after concurrent evaluations:\nA: %s\nB: %s\nwant the one alert %s on both", onA, onB, first)
+	}
+}
+
+// TestTwoInstancesRaceToFire starts from nothing firing and evaluates on
+// A and B at the same moment, several times over fresh episodes: each
+// time exactly one alert is stored.
+func TestTwoInstancesRaceToFire(t *testing.T) {
+	mongo, redis := testenv.FerretDB(t), testenv.Redis(t)
+	env := []string{"PAYMON_MONGODB_URI=" + mongo.URL(), "PAYMON_MONGODB_DATABASE=paymon_two_race", "PAYMON_REDIS_URL=" + redis.URL(),
+		"PAYMON_ALERT_ERROR_LOG_THRESHOLD=5"}
+	a := apitest.New(t, env...)
+	b := apitest.New(t, env...)
+	postLogs(t, b, "checkout", "error", 8)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, e := range []*apitest.Env{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := e.App.Alerts.Evaluate(context.Background()); err != nil {
+				t.Errorf("evaluation on %s: %v", e.URL, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	_, onA := a.Do("GET", "/api/v1/alerts?rule=ErrorLogSpike", a.AdminToken, nil)
+	_, onB := b.Do("GET", "/api/v1/alerts?rule=ErrorLogSpike", b.AdminToken, nil)
+	if l := decode[alertList](t, onA); len(l.Data) != 1 || l.Data[0].State != "firing" || !bytes.Equal(onA, onB) {
+		t.Fatalf("alerts after A and B raced to fire:\nA: %s\nB: %s\nwant one firing alert on both", onA, onB)
+	}
+}
+
+type alertList struct {
+	Data []struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	} `json:"data"`
+}
