@@ -45,6 +45,9 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Shutdown neither closes hijacked WebSocket connections nor waits for
+	// open SSE responses: close the streams ourselves.
+	srv.RegisterOnShutdown(a.StopStreams)
 	fmt.Fprintf(stdout, "Paymon %s listening on http://%s (store: %s, cache: %s)\n", version, displayAddr(ln.Addr().String()), storeName(cfg), cacheName(cfg))
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
