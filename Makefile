@@ -14,7 +14,7 @@ export PAYMON_TESTENV_REQUIRE := 1
 # Tests must not inherit a developer's Paymon settings.
 unexport PAYMON_ADDR PAYMON_DATA_DIR PAYMON_MONGODB_URI PAYMON_REDIS_URL
 
-.PHONY: build run test lint vet staticcheck gotest fuzz-short fuzz webtest e2e deploycheck deps web bench image clean
+.PHONY: build run test lint vet staticcheck gotest fuzz-short fuzz webtest e2e screenshots deploycheck deps web bench image clean
 
 ## build: the paymon binary with the dashboard embedded
 build: $(WEB_DIST)
@@ -69,8 +69,15 @@ webtest:
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 ## e2e: browser tests (playwright-core + Debian chromium) against a real paymon serve
+# Screenshots go to bin/ during tests so a test run leaves the tree clean;
+# `make screenshots` refreshes the ones the README shows.
 e2e: build
-	@if [ -f web/e2e/run.mjs ]; then cd web && PAYMON_BIN=$(CURDIR)/$(BIN)/paymon node e2e/run.mjs; else echo "e2e: no browser tests yet"; fi
+	mkdir -p $(BIN)/screenshots
+	cd web && PAYMON_BIN=$(CURDIR)/$(BIN)/paymon PAYMON_E2E_SCREENSHOTS=$(CURDIR)/$(BIN)/screenshots node e2e/run.mjs
+
+## screenshots: refresh docs/screenshots from a browser run
+screenshots: build
+	cd web && PAYMON_BIN=$(CURDIR)/$(BIN)/paymon PAYMON_E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots node e2e/run.mjs
 
 deploycheck:
 	scripts/check-deploy.sh
