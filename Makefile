@@ -11,8 +11,8 @@ BIN       := bin
 WEB_DIST  := web/dist/paymon/browser/index.html
 WEB_SRC   := $(shell find web/src web/public -type f 2>/dev/null) web/package.json web/package-lock.json web/angular.json
 export PAYMON_TESTENV_REQUIRE := 1
-# Tests must not inherit a developer's Paymon settings.
-unexport PAYMON_ADDR PAYMON_DATA_DIR PAYMON_MONGODB_URI PAYMON_REDIS_URL
+# Tests must not inherit a developer's Paymon settings (make run does).
+TESTENV := env -u PAYMON_ADDR -u PAYMON_DATA_DIR -u PAYMON_MONGODB_URI -u PAYMON_REDIS_URL -u PAYMON_PROVIDER
 
 .PHONY: build run test lint vet staticcheck gotest fuzz-short fuzz webtest e2e screenshots deploycheck deps web bench image clean
 
@@ -48,7 +48,7 @@ staticcheck:
 	./$(BIN)/staticcheck ./...
 
 gotest:
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(TESTENV) $(GO) test -race -count=1 -timeout 15m ./...
 
 fuzz-short:
 	@for target in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' internal | sed 's/func //' | sort -u); do \
@@ -73,7 +73,7 @@ webtest:
 # `make screenshots` refreshes the ones the README shows.
 e2e: build
 	mkdir -p $(BIN)/screenshots
-	cd web && PAYMON_BIN=$(CURDIR)/$(BIN)/paymon PAYMON_E2E_SCREENSHOTS=$(CURDIR)/$(BIN)/screenshots node e2e/run.mjs
+	cd web && $(TESTENV) PAYMON_BIN=$(CURDIR)/$(BIN)/paymon PAYMON_E2E_SCREENSHOTS=$(CURDIR)/$(BIN)/screenshots node e2e/run.mjs
 
 ## screenshots: refresh docs/screenshots from a browser run
 screenshots: build
