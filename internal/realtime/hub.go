@@ -144,14 +144,37 @@ func (h *Hub) PublishBatch(ctx context.Context, topic Topic, items []Item) error
 	if len(items) == 0 {
 		return nil
 	}
-	evs := make([]Event, len(items))
+	// Encoded by hand, as []Event would be by encoding/json, without its
+	// second pass over each item's Data (valid JSON from the publisher).
+	size := 2
+	for _, it := range items {
+		size += len(it.Data) + 128
+	}
+	msg := make([]byte, 0, size)
+	msg = append(msg, '[')
 	for i, it := range items {
-		evs[i] = Event{ID: id.New("evt"), Topic: topic, Type: it.Type, Data: it.Data, Attrs: it.Attrs}
+		if i > 0 {
+			msg = append(msg, ',')
+		}
+		msg = append(msg, `{"id":`...)
+		msg = appendJSONString(msg, id.New("evt"))
+		msg = append(msg, `,"topic":`...)
+		msg = appendJSONString(msg, string(topic))
+		msg = append(msg, `,"type":`...)
+		msg = appendJSONString(msg, it.Type)
+		msg = append(msg, `,"data":`...)
+		msg = appendRaw(msg, it.Data)
+		if it.Attrs != (Attrs{}) {
+			a, err := json.Marshal(it.Attrs)
+			if err != nil {
+				return fmt.Errorf("cannot encode %s event attributes: %w", topic, err)
+			}
+			msg = append(msg, `,"attrs":`...)
+			msg = append(msg, a...)
+		}
+		msg = append(msg, '}')
 	}
-	msg, err := json.Marshal(evs)
-	if err != nil {
-		return fmt.Errorf("cannot encode %s events: %w", topic, err)
-	}
+	msg = append(msg, ']')
 	if err := h.bus.Publish(ctx, h.opt.Channel, msg); err != nil {
 		return fmt.Errorf("cannot publish %s events: %w", topic, err)
 	}

@@ -83,13 +83,35 @@ type wireFrame struct {
 	Data  json.RawMessage `json:"data"`
 }
 
+// encodeFrame writes the wireFrame by hand: json.Marshal would re-scan and
+// re-compact Data, which the bus decode has already validated, and that
+// second pass over every log line was a large share of ingest CPU.
 func (e *Event) encodeFrame() error {
-	b, err := json.Marshal(wireFrame{Type: "event", Topic: e.Topic, ID: e.ID, Event: e.Type, Data: e.Data})
-	if err != nil {
-		return fmt.Errorf("cannot encode event frame: %w", err)
-	}
-	e.frame = b
+	b := make([]byte, 0, len(e.Data)+64+len(e.ID)+len(e.Type))
+	b = append(b, `{"type":"event","topic":`...)
+	b = appendJSONString(b, string(e.Topic))
+	b = append(b, `,"id":`...)
+	b = appendJSONString(b, e.ID)
+	b = append(b, `,"event":`...)
+	b = appendJSONString(b, e.Type)
+	b = append(b, `,"data":`...)
+	b = appendRaw(b, e.Data)
+	e.frame = append(b, '}')
 	return nil
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
+}
+
+// appendRaw appends already-valid JSON, or null for none.
+func appendRaw(b []byte, raw json.RawMessage) []byte {
+	if len(raw) == 0 {
+		return append(b, "null"...)
+	}
+	return append(b, raw...)
 }
 
 // Filter narrows a subscription. Logs use Levels and Service; payments
