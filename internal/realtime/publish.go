@@ -63,7 +63,8 @@ func LogPublisher(h *Hub, log *slog.Logger) func(ctx context.Context, entries []
 	return func(ctx context.Context, entries []logbook.Entry) {
 		items := make([]Item, 0, len(entries))
 		for _, e := range entries {
-			b, err := json.Marshal(e)
+			// MarshalJSON directly: json.Marshal would re-scan its output.
+			b, err := e.MarshalJSON()
 			if err != nil {
 				log.Warn("cannot stream log entry", "log_id", e.ID, "err", err)
 				continue
