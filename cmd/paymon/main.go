@@ -1,6 +1,7 @@
 // Command paymon is the whole service in one binary: `paymon serve` runs
-// it, `paymon healthcheck` probes a running instance (for container images
-// without curl), `paymon version` prints the build.
+// it, `paymon simulate` feeds a running instance demo traffic, `paymon
+// healthcheck` probes one (for container images without curl), `paymon
+// version` prints the build.
 package main
 
 import (
@@ -45,6 +46,7 @@ const usage = `Usage: paymon <command> [flags]
 
 Commands:
   serve        run the payment service (see paymon serve --help)
+  simulate     send demo payments and logs to a running instance
   healthcheck  exit 0 when a running instance answers /healthz
   version      print the version
 `
@@ -57,6 +59,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], environ, stdout, stderr)
+	case "simulate":
+		return simulate(ctx, args[1:], environ, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args[1:], environ, stderr)
 	case "version", "--version", "-version":

@@ -271,3 +271,49 @@ func TestServeHelpListsSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestSimulateFeedsARunningInstance(t *testing.T) {
+	p := start(t, t.TempDir(), "PAYMON_ADMIN_PASSWORD=simulate-test-pw")
+	cmd := exec.Command(binPath, "simulate", "-url", p.url, "-rate", "20", "-fail", "0.5", "-duration", "2s")
+	cmd.Env = []string{"PAYMON_ADMIN_PASSWORD=simulate-test-pw"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`sent (\d+) payments \((\d+) forced to fail\)`).FindStringSubmatch(string(out))
+	if m == nil || m[1] == "0" {
+		t.Fatalf("simulate output: %s", out)
+	}
+	tok := token(t, p.url, "admin@paymon.local", "simulate-test-pw")
+	req, _ := http.NewRequest("GET", p.url+"/api/v1/logs?q=order&limit=5", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	json.NewDecoder(resp.Body).Decode(&logs)
+	resp.Body.Close()
+	if len(logs.Data) == 0 {
+		t.Fatal("simulate sent no logs")
+	}
+	req, _ = http.NewRequest("GET", p.url+"/api/v1/payments?limit=100", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l struct {
+		Data []struct {
+			Status string `json:"status"`
+		} `json:"data"`
+	}
+	json.NewDecoder(resp.Body).Decode(&l)
+	resp.Body.Close()
+	if fmt.Sprint(len(l.Data)) != m[1] {
+		t.Fatalf("simulate said %s payments, the API lists %d", m[1], len(l.Data))
+	}
+	p.stop(t)
+}
