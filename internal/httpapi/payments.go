@@ -26,14 +26,19 @@ func idempotencyKey(r *http.Request) (string, error) {
 	return k, nil
 }
 
-func (s *server) createPayment(w http.ResponseWriter, r *http.Request) {
+// keyedBody reads a write's Idempotency-Key and its JSON body.
+func keyedBody(r *http.Request, v any, allowEmpty bool) (string, error) {
 	key, err := idempotencyKey(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return "", err
 	}
+	return key, decodeJSON(r, v, allowEmpty)
+}
+
+func (s *server) createPayment(w http.ResponseWriter, r *http.Request) {
 	var req payment.CreateRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	key, err := keyedBody(r, &req, false)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -132,13 +137,9 @@ func (s *server) listPayments(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) refundPayment(w http.ResponseWriter, r *http.Request) {
-	key, err := idempotencyKey(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var req payment.RefundRequest
-	if err := decodeJSON(r, &req, true); err != nil {
+	key, err := keyedBody(r, &req, true)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
