@@ -84,3 +84,45 @@ func TestLogCountersTwoInstances(t *testing.T) {
 		}
 	}
 }
+
+func mongoLogStore(s *mongo.Store) (*mongo.LogStore, error) {
+	return mongo.NewLogStore(context.Background(), s)
+}
+
+// TestLogCountersManyKeys writes two batches that touch the same few
+// hundred counters: the second updates existing documents, which
+// FerretDB v1 cannot do in one command of 100 statements or more (it
+// hangs), so the store must split its updates.
+func TestLogCountersManyKeys(t *testing.T) {
+	srv := testenv.FerretDB(t)
+	l := openLogs(t, open(t, srv))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var want int64
+	var from time.Time
+	for i := range 2 {
+		es := benchEntries(i)
+		if i == 0 {
+			from = es[0].Time.Add(-time.Hour).Truncate(time.Hour)
+		}
+		r := logbook.BuildRollup(es)
+		if len(r.Counts) < 100 {
+			t.Fatalf("a batch touches %d counters; the test needs 100 or more", len(r.Counts))
+		}
+		if err := l.InsertEntries(ctx, es, r); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		want += int64(len(es))
+	}
+	bs, err := l.CountsByService(ctx, logbook.CountQuery{Res: logbook.ResHour, From: from, To: from.Add(3 * time.Hour), Step: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, n := range bs {
+		total += n
+	}
+	if total != want {
+		t.Fatalf("counted %d lines, want %d", total, want)
+	}
+}
