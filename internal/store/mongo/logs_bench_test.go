@@ -9,6 +9,7 @@ import (
 
 	"github.com/paymon/paymon/internal/id"
 	"github.com/paymon/paymon/internal/logbook"
+	"github.com/paymon/paymon/internal/store/mongo"
 	"github.com/paymon/paymon/internal/store/sqlite"
 	"github.com/paymon/paymon/internal/testenv"
 )
@@ -81,4 +82,68 @@ func benchLogs(b *testing.B, s logbook.Store) {
 		}
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// BenchmarkLogStats measures the three counter reads of one stats request
+// (by level, by service, top messages) over a day by the hour and two
+// hours by the minute, after 20 batches (100,000 lines) from each of two
+// instances: their cost follows the counters in range, not the entries.
+func BenchmarkLogStats(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		db, err := sqlite.Open(filepath.Join(b.TempDir(), "paymon.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		benchStats(b, db, db)
+	})
+	b.Run("ferretdb", func(b *testing.B) {
+		srv := testenv.FerretDB(b)
+		var stores [2]logbook.Store
+		name := fmt.Sprintf("paymon_bench_stats_%d", time.Now().UnixNano())
+		for i := range stores {
+			s, err := mongo.Open(context.Background(), srv.URL(), name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			if stores[i], err = mongoLogStore(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		benchStats(b, stores[0], stores[1])
+	})
+}
+
+func benchStats(b *testing.B, a, c logbook.Store) {
+	ctx := context.Background()
+	for i := range 20 {
+		for _, s := range []logbook.Store{a, c} {
+			es := benchEntries(i)
+			if err := s.InsertEntries(ctx, es, logbook.BuildRollup(es)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	now := time.Now().UTC()
+	for _, q := range []logbook.CountQuery{
+		{Res: logbook.ResHour, From: now.Add(-24 * time.Hour).Truncate(time.Hour), To: now.Truncate(time.Hour).Add(time.Hour), Step: time.Hour},
+		{Res: logbook.ResMinute, From: now.Add(-2 * time.Hour).Truncate(time.Minute), To: now.Truncate(time.Minute).Add(time.Minute), Step: time.Minute},
+	} {
+		b.Run(q.Step.String(), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := a.CountsByLevel(ctx, q); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := a.CountsByService(ctx, q); err != nil {
+					b.Fatal(err)
+				}
+				hq := q
+				hq.Res, hq.From = logbook.ResHour, q.From.Truncate(time.Hour)
+				if _, err := a.TopMessages(ctx, hq, logbook.TopMessages); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
