@@ -175,7 +175,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		ServerErrors: serverErrorLogger(a.Logs),
 		Checks:       map[string]func(context.Context) error{"store": storePing, "cache": mem.Ping, "bus": a.busPing},
 		Logger:       logger,
-		AccessLog:    cfg.LogLevel <= slog.LevelDebug,
+		AccessLog:    cfg.AccessLog,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Version:      version,
 		UI:           web.Handler(),

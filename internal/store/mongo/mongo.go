@@ -1,4 +1,4 @@
-// Package mongo is the production store: payments and identities in
+// Package mongo is the production store: payments, identities, logs and alerts in
 // MongoDB, shared by every Paymon instance. It uses only what both MongoDB
 // and FerretDB v1 (SQLite handler) support — no transactions, no change
 // streams, no TTL indexes, no $dateTrunc, one accumulator per $group — so
