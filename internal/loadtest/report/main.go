@@ -32,14 +32,18 @@ var targets = map[string][]target{
 
 // about says what each benchmark measures.
 var about = map[string]string{
-	"CreatePayments":         "POST /api/v1/payments over loopback HTTP, 50 concurrent clients, embedded store (SQLite, synchronous=FULL), simulator; each 201 is durable.",
-	"LogIngest":              "POST /api/v1/logs over loopback HTTP, 4 concurrent clients sending batches of 5,000 NDJSON lines; a line counts once its 201 (durable) is back.",
-	"LogStats":               "GET /api/v1/logs/stats over 1,000,000 stored entries (24 h, 10 services, 5 levels).",
-	"StreamSubscribers":      "1,000 WebSocket subscribers on one instance, 200 events/s published; latency from publish to client.",
-	"CreatePayment/sqlite":   "The create path's two store writes (claim + insert, update + complete) from 8 goroutines, embedded SQLite, no HTTP.",
-	"CreatePayment/ferretdb": "The same on the MongoDB adapter against FerretDB v1.24 (SQLite handler) — a correctness harness, not MongoDB's speed.",
-	"LogIngest/sqlite":       "Log store inserts of 5,000-entry batches with roll-ups, embedded SQLite, no HTTP.",
-	"LogIngest/ferretdb":     "The same on the MongoDB adapter against FerretDB.",
+	"CreatePayments":           "POST /api/v1/payments over loopback HTTP, 50 concurrent clients, embedded store (SQLite, synchronous=FULL), simulator; each 201 is durable.",
+	"LogIngest":                "POST /api/v1/logs over loopback HTTP, 4 concurrent clients sending batches of 5,000 NDJSON lines; a line counts once its 201 (durable) is back.",
+	"LogStats":                 "GET /api/v1/logs/stats over 1,000,000 stored entries (24 h, 10 services, 5 levels).",
+	"StreamSubscribers":        "1,000 WebSocket subscribers on one instance, 200 events/s published; latency from publish to client.",
+	"CreatePayment/sqlite":     "The create path's two store writes (claim + insert, update + complete) from 8 goroutines, embedded SQLite, no HTTP.",
+	"CreatePayment/ferretdb":   "The same on the MongoDB adapter against FerretDB v1.24 (SQLite handler) — a correctness harness, not MongoDB's speed.",
+	"LogIngest/sqlite":         "Log store inserts of 5,000-entry batches with roll-ups, embedded SQLite, no HTTP.",
+	"LogIngest/ferretdb":       "The same on the MongoDB adapter against FerretDB.",
+	"LogStats/sqlite/1h0m0s":   "The three roll-up reads of one stats request (a day by the hour), log store only.",
+	"LogStats/sqlite/1m0s":     "The same for two hours by the minute.",
+	"LogStats/ferretdb/1h0m0s": "A day by the hour on FerretDB.",
+	"LogStats/ferretdb/1m0s":   "Two hours by the minute on FerretDB.",
 }
 
 var lineRE = regexp.MustCompile(`^Benchmark([A-Za-z0-9_/]+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
