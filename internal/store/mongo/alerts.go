@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -44,14 +43,8 @@ func NewAlertStore(ctx context.Context, s *Store) (*AlertStore, error) {
 		{a.alerts, "rule_started", bson.D{{Key: "rule", Value: 1}, {Key: "started_at", Value: -1}}, false},
 		{a.alerts, "started", bson.D{{Key: "started_at", Value: -1}}, false},
 	}
-	for _, ix := range indexes {
-		_, err := ix.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
-			Keys:    ix.keys,
-			Options: options.Index().SetName(ix.name).SetUnique(ix.unique),
-		})
-		if err != nil {
-			return nil, unavailable(fmt.Errorf("cannot create index %s.%s: %w", ix.coll.Name(), ix.name, err))
-		}
+	if err := ensureIndexes(ctx, indexes); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

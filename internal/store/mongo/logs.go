@@ -49,13 +49,6 @@ func NewLogStore(ctx context.Context, s *Store) (*LogStore, error) {
 		messages: s.db.Collection("log_messages"),
 		instance: id.New("inst"),
 	}
-	asc := func(fields ...string) bson.D {
-		d := bson.D{}
-		for _, f := range fields {
-			d = append(d, bson.E{Key: f, Value: 1})
-		}
-		return d
-	}
 	// Searches walk (field, _id) newest first; ids sort by receipt time,
 	// so a time-bounded page is an id range too. FerretDB v1 has no
 	// partial indexes: payment_id and trace_id are indexed with their
@@ -70,14 +63,8 @@ func NewLogStore(ctx context.Context, s *Store) (*LogStore, error) {
 		{l.counts, "bucket", asc("bucket"), false},
 		{l.messages, "bucket", asc("bucket"), false},
 	}
-	for _, ix := range indexes {
-		_, err := ix.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
-			Keys:    ix.keys,
-			Options: options.Index().SetName(ix.name).SetUnique(ix.unique),
-		})
-		if err != nil {
-			return nil, unavailable(fmt.Errorf("cannot create index %s.%s: %w", ix.coll.Name(), ix.name, err))
-		}
+	if err := ensureIndexes(ctx, indexes); err != nil {
+		return nil, err
 	}
 	return l, nil
 }

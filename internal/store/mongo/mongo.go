@@ -87,13 +87,6 @@ type index struct {
 }
 
 func (s *Store) createIndexes(ctx context.Context) error {
-	asc := func(fields ...string) bson.D {
-		d := bson.D{}
-		for _, f := range fields {
-			d = append(d, bson.E{Key: f, Value: 1})
-		}
-		return d
-	}
 	// The list orders are {field, _id}: ids sort by creation time, so a
 	// filtered page is one index range scan, as in the SQLite store.
 	indexes := []index{
@@ -115,6 +108,21 @@ func (s *Store) createIndexes(ctx context.Context) error {
 		{s.tokenUses, "expire_at", asc("expire_at"), false},
 		{s.apiKeys, "hash", asc("hash"), true},
 	}
+	return ensureIndexes(ctx, indexes)
+}
+
+// asc is an ascending index on fields, in order.
+func asc(fields ...string) bson.D {
+	d := bson.D{}
+	for _, f := range fields {
+		d = append(d, bson.E{Key: f, Value: 1})
+	}
+	return d
+}
+
+// ensureIndexes creates the indexes a store needs at start; creating an
+// existing index is a no-op, so every instance runs it.
+func ensureIndexes(ctx context.Context, indexes []index) error {
 	for _, ix := range indexes {
 		_, err := ix.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
 			Keys:    ix.keys,
