@@ -8,6 +8,7 @@ import (
 
 	"github.com/paymon/paymon/internal/id"
 	"github.com/paymon/paymon/internal/payment"
+	"github.com/paymon/paymon/internal/store/mongo"
 	"github.com/paymon/paymon/internal/store/sqlite"
 	"github.com/paymon/paymon/internal/testenv"
 )
@@ -18,20 +19,11 @@ import (
 // embedded SQLite store. Run with -cpu to vary the concurrency.
 func BenchmarkCreatePayment(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		db, err := sqlite.Open(filepath.Join(b.TempDir(), "paymon.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
+		db := benchSQLite(b)
 		benchCreate(b, db)
 	})
 	b.Run("ferretdb", func(b *testing.B) {
-		srv := testenv.FerretDB(b)
-		s, err := openBench(srv)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { s.Close() })
+		s := benchMongo(b)
 		benchCreate(b, s)
 	})
 }
@@ -61,4 +53,24 @@ func benchCreate(b *testing.B, s payment.Store) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+}
+
+// benchSQLite opens an embedded store in a temp dir for one benchmark.
+func benchSQLite(b *testing.B) *sqlite.DB {
+	db, err := sqlite.Open(filepath.Join(b.TempDir(), "paymon.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+// benchMongo opens the MongoDB store on a fresh FerretDB for one benchmark.
+func benchMongo(b *testing.B) *mongo.Store {
+	s, err := openBench(testenv.FerretDB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
 }

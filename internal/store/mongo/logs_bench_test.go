@@ -3,14 +3,12 @@ package mongo_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/paymon/paymon/internal/id"
 	"github.com/paymon/paymon/internal/logbook"
 	"github.com/paymon/paymon/internal/store/mongo"
-	"github.com/paymon/paymon/internal/store/sqlite"
 	"github.com/paymon/paymon/internal/testenv"
 )
 
@@ -22,20 +20,11 @@ import (
 // minutes, so one batch touches a few hundred counters.
 func BenchmarkLogIngest(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		db, err := sqlite.Open(filepath.Join(b.TempDir(), "paymon.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
+		db := benchSQLite(b)
 		benchLogs(b, db)
 	})
 	b.Run("ferretdb", func(b *testing.B) {
-		srv := testenv.FerretDB(b)
-		s, err := openBench(srv)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { s.Close() })
+		s := benchMongo(b)
 		l, err := mongoLogStore(s)
 		if err != nil {
 			b.Fatal(err)
@@ -90,11 +79,7 @@ func benchLogs(b *testing.B, s logbook.Store) {
 // instances: their cost follows the counters in range, not the entries.
 func BenchmarkLogStats(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		db, err := sqlite.Open(filepath.Join(b.TempDir(), "paymon.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
+		db := benchSQLite(b)
 		benchStats(b, db, db)
 	})
 	b.Run("ferretdb", func(b *testing.B) {
