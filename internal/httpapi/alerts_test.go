@@ -91,6 +91,15 @@ func untilRounds(t *testing.T, eng *alert.Engine, since int64, rounds int64, wha
 		done := eng.Evaluations()
 		if cond() {
 			t.Logf("%s after %d evaluation round(s)", what, done-since)
+			// The round that made cond true may still be running (it
+			// stores alerts before it sets the gauge and calls hooks):
+			// wait for it to finish so callers see all of its effects.
+			for eng.Evaluations() <= done {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: engine stuck at %d rounds", what, done)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			return
 		}
 		if done >= since+rounds {
