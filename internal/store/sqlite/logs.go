@@ -69,7 +69,18 @@ func insertSQL(rows int) string {
 	return b.String()
 }
 
-var fullInsert = insertSQL(rowsPerInsert)
+var (
+	fullInsert      = insertSQL(rowsPerInsert)
+	qInsertLogEntry = insertSQL(1)
+)
+
+// The roll-up upserts of an ingest, prepared once (see DB.prepared).
+const (
+	qAddLogCounts = `INSERT INTO log_counts(res, bucket, service, level, n) VALUES (?,?,?,?,?)
+		ON CONFLICT(res, bucket, service, level) DO UPDATE SET n = n + excluded.n`
+	qAddLogMessages = `INSERT INTO log_messages(bucket, service, fingerprint, message, n) VALUES (?,?,?,?,?)
+		ON CONFLICT(bucket, service, fingerprint) DO UPDATE SET n = n + excluded.n`
+)
 
 // InsertEntries implements logbook.Store: entries and counters in one
 // transaction.
@@ -89,48 +100,26 @@ func (db *DB) InsertEntries(ctx context.Context, entries []logbook.Entry, r logb
 		args = append(args, e.ID, e.Time.UnixMilli(), string(e.Level), e.Service, e.PaymentID, e.TraceID, e.Message, attrs)
 	}
 	return db.exec(ctx, "insert_log_entries", func(tx *sql.Tx) error {
-		if len(entries) >= rowsPerInsert {
-			st, err := tx.Prepare(fullInsert)
-			if err != nil {
+		rest := args
+		for len(rest) >= rowsPerInsert*logCols {
+			if _, err := db.txExec(tx, fullInsert, rest[:rowsPerInsert*logCols]...); err != nil {
 				return err
 			}
-			defer st.Close()
-			for len(args) >= rowsPerInsert*logCols {
-				if _, err := st.Exec(args[:rowsPerInsert*logCols]...); err != nil {
-					return err
-				}
-				args = args[rowsPerInsert*logCols:]
-			}
+			rest = rest[rowsPerInsert*logCols:]
 		}
-		if len(args) > 0 {
-			if _, err := tx.Exec(insertSQL(len(args)/logCols), args...); err != nil {
+		for ; len(rest) > 0; rest = rest[logCols:] {
+			if _, err := db.txExec(tx, qInsertLogEntry, rest[:logCols]...); err != nil {
 				return err
 			}
 		}
-		if len(r.Counts) > 0 {
-			st, err := tx.Prepare(`INSERT INTO log_counts(res, bucket, service, level, n) VALUES (?,?,?,?,?)
-				ON CONFLICT(res, bucket, service, level) DO UPDATE SET n = n + excluded.n`)
-			if err != nil {
+		for _, c := range r.Counts {
+			if _, err := db.txExec(tx, qAddLogCounts, int64(c.Res/time.Second), c.Bucket.UnixMilli(), c.Service, string(c.Level), c.N); err != nil {
 				return err
-			}
-			defer st.Close()
-			for _, c := range r.Counts {
-				if _, err := st.Exec(int64(c.Res/time.Second), c.Bucket.UnixMilli(), c.Service, string(c.Level), c.N); err != nil {
-					return err
-				}
 			}
 		}
-		if len(r.Messages) > 0 {
-			st, err := tx.Prepare(`INSERT INTO log_messages(bucket, service, fingerprint, message, n) VALUES (?,?,?,?,?)
-				ON CONFLICT(bucket, service, fingerprint) DO UPDATE SET n = n + excluded.n`)
-			if err != nil {
+		for _, m := range r.Messages {
+			if _, err := db.txExec(tx, qAddLogMessages, m.Bucket.UnixMilli(), m.Service, m.Fingerprint, m.Message, m.N); err != nil {
 				return err
-			}
-			defer st.Close()
-			for _, m := range r.Messages {
-				if _, err := st.Exec(m.Bucket.UnixMilli(), m.Service, m.Fingerprint, m.Message, m.N); err != nil {
-					return err
-				}
 			}
 		}
 		return nil

@@ -29,7 +29,8 @@ const (
 			ON CONFLICT(bucket, kind, currency) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount`
 )
 
-var hotStatements = []string{qInsertPayment, qUpdatePayment, qCompleteIdem, qClaimIdem, qAddStats}
+var hotStatements = []string{qInsertPayment, qUpdatePayment, qCompleteIdem, qClaimIdem, qAddStats,
+	qSavepoint, qRollbackTo, qRelease, fullInsert, qInsertLogEntry, qAddLogCounts, qAddLogMessages}
 
 func readErr(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
