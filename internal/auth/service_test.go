@@ -78,13 +78,24 @@ func TestRejectedTokens(t *testing.T) {
 	// HS512 with the right key: not the algorithm we issue.
 	hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, c).SignedString([]byte(secret))
 
+	// The genuine token works, twice (the second use is answered from the
+	// verified-token memory, which must still refuse it once expired).
+	for range 2 {
+		if p, err := s.Authenticate(ctx, pair.AccessToken); err != nil || p.Email != "ann@example.test" {
+			t.Fatalf("genuine token: %+v, %v", p, err)
+		}
+	}
 	for name, tok := range map[string]string{"alg none": none, "wrong signature": forged, "tampered": tampered, "other alg": hs512, "garbage": "a.b.c", "empty": ""} {
 		if _, err := s.Authenticate(ctx, tok); !errors.Is(err, auth.ErrInvalidToken) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
-	// Expired: 15 minutes and the leeway later.
-	now = now.Add(16 * time.Minute)
+	// Still valid within the leeway; expired 15 minutes and the leeway later.
+	now = now.Add(15*time.Minute + 4*time.Second)
+	if _, err := s.Authenticate(ctx, pair.AccessToken); err != nil {
+		t.Errorf("within the leeway: err = %v", err)
+	}
+	now = now.Add(2 * time.Second)
 	if _, err := s.Authenticate(ctx, pair.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("expired: err = %v", err)
 	}
