@@ -42,6 +42,9 @@ type Change struct {
 	Payment  *Payment
 	From     Status // status before the change ("" on create)
 	Refunded int64  // amount of this change's refund, if any
+	// Body is Render(Payment), made once for the response and reused by
+	// observers that publish the payment as the API shows it.
+	Body []byte
 }
 
 // Service implements every payment use case; it is safe for concurrent use
@@ -365,7 +368,7 @@ func (s *Service) finishCreate(ctx context.Context, p *Payment, req CreateReques
 		if err != nil {
 			return 0, nil, fmt.Errorf("cannot store provider outcome of %s: %w", p.ID, err)
 		}
-		s.changed(ctx, Change{Event: "payment.created", Payment: p})
+		s.changed(ctx, Change{Event: "payment.created", Payment: p, Body: body})
 		return 201, body, nil
 	}
 }
@@ -655,7 +658,7 @@ func (s *Service) update(ctx context.Context, pid string, fn func(*Payment) erro
 		if err != nil {
 			return nil, fmt.Errorf("cannot store payment %s: %w", pid, err)
 		}
-		s.changed(ctx, Change{Event: "payment.updated", Payment: p, From: from, Refunded: refunded})
+		s.changed(ctx, Change{Event: "payment.updated", Payment: p, From: from, Refunded: refunded, Body: Render(p)})
 		return p, nil
 	}
 }

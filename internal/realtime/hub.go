@@ -115,9 +115,9 @@ func (h *Hub) Publish(ctx context.Context, topic Topic, typ string, data any, at
 		}
 		raw = b
 	}
-	msg, err := json.Marshal(Event{ID: id.New("evt"), Topic: topic, Type: typ, Data: raw, Attrs: attrs})
+	msg, err := appendEvent(make([]byte, 0, len(raw)+160), topic, Item{Type: typ, Data: raw, Attrs: attrs})
 	if err != nil {
-		return fmt.Errorf("cannot encode %s event: %w", typ, err)
+		return err
 	}
 	if err := h.bus.Publish(ctx, h.opt.Channel, msg); err != nil {
 		return fmt.Errorf("cannot publish %s event: %w", typ, err)
@@ -144,11 +144,9 @@ func (h *Hub) PublishBatch(ctx context.Context, topic Topic, items []Item) error
 	if len(items) == 0 {
 		return nil
 	}
-	// Encoded by hand, as []Event would be by encoding/json, without its
-	// second pass over each item's Data (valid JSON from the publisher).
 	size := 2
 	for _, it := range items {
-		size += len(it.Data) + 128
+		size += len(it.Data) + 160
 	}
 	msg := make([]byte, 0, size)
 	msg = append(msg, '[')
@@ -156,23 +154,10 @@ func (h *Hub) PublishBatch(ctx context.Context, topic Topic, items []Item) error
 		if i > 0 {
 			msg = append(msg, ',')
 		}
-		msg = append(msg, `{"id":`...)
-		msg = appendJSONString(msg, id.New("evt"))
-		msg = append(msg, `,"topic":`...)
-		msg = appendJSONString(msg, string(topic))
-		msg = append(msg, `,"type":`...)
-		msg = appendJSONString(msg, it.Type)
-		msg = append(msg, `,"data":`...)
-		msg = appendRaw(msg, it.Data)
-		if it.Attrs != (Attrs{}) {
-			a, err := json.Marshal(it.Attrs)
-			if err != nil {
-				return fmt.Errorf("cannot encode %s event attributes: %w", topic, err)
-			}
-			msg = append(msg, `,"attrs":`...)
-			msg = append(msg, a...)
+		var err error
+		if msg, err = appendEvent(msg, topic, it); err != nil {
+			return err
 		}
-		msg = append(msg, '}')
 	}
 	msg = append(msg, ']')
 	if err := h.bus.Publish(ctx, h.opt.Channel, msg); err != nil {
@@ -180,6 +165,29 @@ func (h *Hub) PublishBatch(ctx context.Context, topic Topic, items []Item) error
 	}
 	metrics.StreamPublished.WithLabelValues(string(topic)).Add(float64(len(items)))
 	return nil
+}
+
+// appendEvent encodes one event as encoding/json would encode Event, by
+// hand: json.Marshal would scan each item's Data a second time, and
+// publishers hand in valid JSON (what they rendered for the REST API).
+func appendEvent(msg []byte, topic Topic, it Item) ([]byte, error) {
+	msg = append(msg, `{"id":`...)
+	msg = appendJSONString(msg, id.New("evt"))
+	msg = append(msg, `,"topic":`...)
+	msg = appendJSONString(msg, string(topic))
+	msg = append(msg, `,"type":`...)
+	msg = appendJSONString(msg, it.Type)
+	msg = append(msg, `,"data":`...)
+	msg = appendRaw(msg, it.Data)
+	if it.Attrs != (Attrs{}) {
+		a, err := json.Marshal(it.Attrs)
+		if err != nil {
+			return nil, fmt.Errorf("cannot encode %s event attributes: %w", topic, err)
+		}
+		msg = append(msg, `,"attrs":`...)
+		msg = append(msg, a...)
+	}
+	return append(msg, '}'), nil
 }
 
 // receive is the bus handler: it stores the events for replay and offers

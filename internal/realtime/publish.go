@@ -29,7 +29,11 @@ func (o PaymentObserver) PaymentChanged(ctx context.Context, c payment.Change) {
 	p := c.Payment
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	err := o.Hub.Publish(ctx, TopicPayments, c.Event, json.RawMessage(payment.Render(p)),
+	body := c.Body
+	if body == nil {
+		body = payment.Render(p)
+	}
+	err := o.Hub.Publish(ctx, TopicPayments, c.Event, json.RawMessage(body),
 		Attrs{Status: string(p.Status), Provider: p.Provider})
 	if err != nil && o.Log != nil {
 		o.Log.Warn("cannot stream payment change", "payment_id", p.ID, "event", c.Event, "err", err)
