@@ -211,18 +211,18 @@ func (db *DB) writer() {
 
 func (db *DB) commit(batch []*op) {
 	metrics.StoreBatchSize.Observe(float64(len(batch)))
-	if len(batch) > 1 && db.commitTogether(batch) {
-		return
+	if !db.commitTogether(batch) {
+		db.commitIsolated(batch)
 	}
-	db.commitIsolated(batch)
 }
 
 // commitTogether runs the batch in one transaction without savepoints,
 // the common case: savepoints copied every page each write touched into
-// a statement journal and cost three statements per write. It reports
-// false, with nothing written, when a write failed; the batch then runs
-// again with savepoints so the others still commit (an op's fn may
-// therefore run twice, its first run rolled back).
+// a statement journal and cost three statements per write. When a write
+// of a larger batch fails it rolls back and reports false, with nothing
+// written; the batch then runs again with savepoints so the others still
+// commit (an op's fn may therefore run twice, its first run rolled back).
+// A batch of one needs no second run: its error is its answer.
 func (db *DB) commitTogether(batch []*op) bool {
 	tx, err := db.write.Begin()
 	if err != nil {
@@ -232,17 +232,14 @@ func (db *DB) commitTogether(batch []*op) bool {
 	for _, o := range batch {
 		if err := o.fn(tx); err != nil {
 			_ = tx.Rollback()
+			if len(batch) == 1 {
+				o.err <- err
+				return true
+			}
 			return false
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		_ = tx.Rollback()
-		fail(batch, dependency.Unavailable("sqlite", fmt.Errorf("commit: %w", err)))
-		return true
-	}
-	for _, o := range batch {
-		o.err <- nil
-	}
+	db.finish(tx, batch, nil)
 	return true
 }
 
@@ -256,10 +253,6 @@ func (db *DB) commitIsolated(batch []*op) {
 	}
 	errs := make([]error, len(batch))
 	for i, o := range batch {
-		if len(batch) == 1 {
-			errs[i] = o.fn(tx)
-			continue
-		}
 		if _, err := db.txExec(tx, qSavepoint); err != nil {
 			errs[i] = err
 			continue
@@ -274,18 +267,23 @@ func (db *DB) commitIsolated(batch []*op) {
 			errs[i] = err
 		}
 	}
-	if len(batch) == 1 && errs[0] != nil {
-		_ = tx.Rollback()
-		batch[0].err <- errs[0]
-		return
-	}
+	db.finish(tx, batch, errs)
+}
+
+// finish commits tx and gives each op its result: errs[i], or nil when
+// errs is nil; every op fails if the commit does.
+func (db *DB) finish(tx *sql.Tx, batch []*op, errs []error) {
 	if err := tx.Commit(); err != nil {
 		_ = tx.Rollback()
 		fail(batch, dependency.Unavailable("sqlite", fmt.Errorf("commit: %w", err)))
 		return
 	}
 	for i, o := range batch {
-		o.err <- errs[i]
+		var err error
+		if errs != nil {
+			err = errs[i]
+		}
+		o.err <- err
 	}
 }
 
@@ -323,12 +321,9 @@ func (db *DB) checkpointer() {
 			return
 		case <-t.C:
 		}
-		var busy, frames, copied int
-		if err := db.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
-			slog.Warn("sqlite checkpoint failed", "err", err)
-			continue
+		if frames, _, ok := checkpoint(db.ckpt); ok {
+			db.walFrames.Store(frames)
 		}
-		db.walFrames.Store(int64(frames))
 	}
 }
 
@@ -339,14 +334,21 @@ func (db *DB) resetWAL() {
 	if db.walFrames.Load() < db.wal.resetFrames {
 		return
 	}
-	var busy, frames, copied int
-	if err := db.write.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
-		slog.Warn("sqlite checkpoint failed", "err", err)
-		return
-	}
-	if busy == 0 && frames == copied {
+	if frames, copied, ok := checkpoint(db.write); ok && frames == copied {
 		db.walFrames.Store(0)
 	}
+}
+
+// checkpoint runs a passive checkpoint on conn and returns the WAL's
+// length and how much of it is now in the database file; ok is false when
+// it failed or another checkpoint was running.
+func checkpoint(conn *sql.DB) (frames, copied int64, ok bool) {
+	var busy int
+	if err := conn.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		slog.Warn("sqlite checkpoint failed", "err", err)
+		return 0, 0, false
+	}
+	return frames, copied, busy == 0
 }
 
 // txExec runs q inside tx, through its prepared statement when it is one of
