@@ -387,30 +387,7 @@ func (s *Subscriber) Current(d Delivery) bool {
 // one lock, so the live queue holds exactly the events after the replay:
 // no gap, no duplicate.
 func (s *Subscriber) Subscribe(topic Topic, f Filter, since string) (Replay, error) {
-	ti := topicIndex(topic)
-	if ti < 0 {
-		return Replay{}, fmt.Errorf("unknown topic %q", topic)
-	}
-	if err := f.Validate(topic); err != nil {
-		return Replay{}, err
-	}
-	if since != "" && !ValidEventID(since) {
-		return Replay{}, ErrBadSince
-	}
-	h := s.hub
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if err := s.Err(); err != nil {
-		return Replay{}, err
-	}
-	var rep Replay
-	if since != "" {
-		rep = h.replayLocked(map[int]Filter{ti: f}, since)
-	}
-	s.gen++
-	h.topics[ti].subs[s] = subscription{filter: &f, gen: s.gen}
-	s.cur[ti].Store(s.gen)
-	return rep, nil
+	return s.SubscribeAll(map[Topic]Filter{topic: f}, since)
 }
 
 // SubscribeAll subscribes to several topics at once, each with its own
@@ -418,9 +395,6 @@ func (s *Subscriber) Subscribe(topic Topic, f Filter, since string) (Replay, err
 // Last-Event-ID). Events are replayed in their arrival order across
 // topics.
 func (s *Subscriber) SubscribeAll(filters map[Topic]Filter, since string) (Replay, error) {
-	if since != "" && !ValidEventID(since) {
-		return Replay{}, ErrBadSince
-	}
 	byIndex := make(map[int]Filter, len(filters))
 	for t, f := range filters {
 		ti := topicIndex(t)
@@ -431,6 +405,9 @@ func (s *Subscriber) SubscribeAll(filters map[Topic]Filter, since string) (Repla
 			return Replay{}, err
 		}
 		byIndex[ti] = f
+	}
+	if since != "" && !ValidEventID(since) {
+		return Replay{}, ErrBadSince
 	}
 	h := s.hub
 	h.mu.Lock()
