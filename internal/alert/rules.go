@@ -81,28 +81,21 @@ func DefaultRules() Rules {
 
 func (r Rules) withDefaults() Rules {
 	d := DefaultRules()
-	if r.FailureWindow <= 0 {
-		r.FailureWindow = d.FailureWindow
-	}
-	if r.FailureRatio <= 0 {
-		r.FailureRatio = d.FailureRatio
-	}
-	if r.FailureMinPayments <= 0 {
-		r.FailureMinPayments = d.FailureMinPayments
-	}
-	if r.FailureStreak <= 0 {
-		r.FailureStreak = d.FailureStreak
-	}
-	if r.NoPaymentsWindow <= 0 {
-		r.NoPaymentsWindow = d.NoPaymentsWindow
-	}
-	if r.ErrorLogWindow <= 0 {
-		r.ErrorLogWindow = d.ErrorLogWindow
-	}
-	if r.ErrorLogThreshold <= 0 {
-		r.ErrorLogThreshold = d.ErrorLogThreshold
-	}
+	orDefault(&r.FailureWindow, d.FailureWindow)
+	orDefault(&r.FailureRatio, d.FailureRatio)
+	orDefault(&r.FailureMinPayments, d.FailureMinPayments)
+	orDefault(&r.FailureStreak, d.FailureStreak)
+	orDefault(&r.NoPaymentsWindow, d.NoPaymentsWindow)
+	orDefault(&r.ErrorLogWindow, d.ErrorLogWindow)
+	orDefault(&r.ErrorLogThreshold, d.ErrorLogThreshold)
 	return r
+}
+
+// orDefault replaces a zero or negative setting with its default.
+func orDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Builtin returns the built-in rules over these sources. errs may be nil:
