@@ -19,6 +19,7 @@ import { ChartData, ChartOptions } from 'chart.js';
 import { bufferTime, debounceTime, filter, switchMap } from 'rxjs';
 import { ApiError, toApiError } from '../core/api-error';
 import { ApiService, LogQuery } from '../core/api.service';
+import { CursorPager } from '../core/cursor-pager';
 import { LOG_LEVELS, LogEntry, LogStats } from '../core/api.types';
 import { LogFilter, StreamService } from '../core/stream.service';
 import { ChartComponent, colorFor } from '../shared/chart';
@@ -221,7 +222,7 @@ export function appendCapped<T>(rows: T[], more: T[], cap: number): T[] {
             </div>
           }
           <div class="pager">
-            <button type="button" class="btn" [disabled]="searchStack().length === 0 || searchLoading()" (click)="searchPrev()" data-testid="logs-search-prev" aria-label="Previous page of log results">← Previous</button>
+            <button type="button" class="btn" [disabled]="!searchPager.hasPrevious() || searchLoading()" (click)="searchPrev()" data-testid="logs-search-prev" aria-label="Previous page of log results">← Previous</button>
             <button type="button" class="btn" [disabled]="!searchHasMore() || searchLoading()" (click)="searchNext()" data-testid="logs-search-next" aria-label="Next page of log results">Next →</button>
           </div>
         </section>
@@ -344,8 +345,7 @@ export class LogsPage {
   protected readonly searchLoading = signal(false);
   protected readonly searchError = signal<ApiError | null>(null);
   protected readonly searched = signal(false);
-  protected readonly searchStack = signal<(string | undefined)[]>([]);
-  private searchCursor: string | undefined;
+  protected readonly searchPager = new CursorPager();
   private searchQuery: LogQuery = {};
   private searchLimit = 50;
 
@@ -461,35 +461,26 @@ export class LogsPage {
       trace_id: v.trace_id.trim(),
     };
     this.searchLimit = Number(v.limit) || 50;
-    this.searchCursor = undefined;
-    this.searchStack.set([]);
+    this.searchPager.reset();
     this.runSearch();
   }
 
   searchNext(): void {
-    const rows = this.results();
-    if (!this.searchHasMore() || rows.length === 0) {
-      return;
+    if (this.searchPager.next(this.results(), this.searchHasMore())) {
+      this.runSearch();
     }
-    this.searchStack.update((s) => [...s, this.searchCursor]);
-    this.searchCursor = rows[rows.length - 1].id;
-    this.runSearch();
   }
 
   searchPrev(): void {
-    const s = this.searchStack();
-    if (s.length === 0) {
-      return;
+    if (this.searchPager.previous()) {
+      this.runSearch();
     }
-    this.searchCursor = s[s.length - 1];
-    this.searchStack.set(s.slice(0, -1));
-    this.runSearch();
   }
 
   runSearch(): void {
     this.searchLoading.set(true);
     this.searchError.set(null);
-    this.api.searchLogs(this.searchQuery, this.searchLimit, this.searchCursor).subscribe({
+    this.api.searchLogs(this.searchQuery, this.searchLimit, this.searchPager.cursor()).subscribe({
       next: (r) => {
         this.results.set(r.data ?? []);
         this.searchHasMore.set(!!r.has_more);

@@ -1,5 +1,5 @@
 import { DatePipe } from '@angular/common';
-import { ChangeDetectionStrategy, Component, computed, DestroyRef, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, DestroyRef, inject, signal } from '@angular/core';
 import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import { FormControl, FormGroup, ReactiveFormsModule } from '@angular/forms';
 import { ActivatedRoute, Router, RouterLink } from '@angular/router';
@@ -7,6 +7,7 @@ import { ApiError, toApiError } from '../core/api-error';
 import { ApiService, PaymentFilters } from '../core/api.service';
 import { Payment, PAYMENT_STATUSES, PROVIDERS } from '../core/api.types';
 import { AuthService } from '../core/auth.service';
+import { CursorPager } from '../core/cursor-pager';
 import { FORM_CURRENCIES, formatMoney } from '../core/money';
 import { StreamService } from '../core/stream.service';
 import { ErrorBanner } from '../shared/error-banner';
@@ -185,12 +186,9 @@ export class PaymentsPage {
   protected readonly loading = signal(false);
   protected readonly error = signal<ApiError | null>(null);
   protected readonly feed = signal<FeedItem[]>([]);
-  /** `starting_after` of the page shown (undefined = first page). */
-  private readonly cursor = signal<string | undefined>(undefined);
-  /** Cursors of the pages before this one, for "Previous". */
-  private readonly cursorStack = signal<(string | undefined)[]>([]);
-  protected readonly hasPrevious = computed(() => this.cursorStack().length > 0);
-  protected readonly pageNumber = computed(() => this.cursorStack().length + 1);
+  private readonly pager = new CursorPager();
+  protected readonly hasPrevious = this.pager.hasPrevious;
+  protected readonly pageNumber = this.pager.pageNumber;
 
   protected readonly filterForm = new FormGroup({
     status: new FormControl('', { nonNullable: true }),
@@ -223,8 +221,7 @@ export class PaymentsPage {
         },
         { emitEvent: false },
       );
-      this.cursor.set(undefined);
-      this.cursorStack.set([]);
+      this.pager.reset();
       this.load();
     });
 
@@ -260,7 +257,7 @@ export class PaymentsPage {
     this.loadSub?.unsubscribe();
     this.loading.set(true);
     this.error.set(null);
-    this.loadSub = this.api.listPayments(this.filters(), PAGE_SIZE, this.cursor()).subscribe({
+    this.loadSub = this.api.listPayments(this.filters(), PAGE_SIZE, this.pager.cursor()).subscribe({
       next: (res) => {
         this.rows.set(res.data ?? []);
         this.hasMore.set(!!res.has_more);
@@ -276,23 +273,15 @@ export class PaymentsPage {
   }
 
   next(): void {
-    const rows = this.rows();
-    if (!this.hasMore() || rows.length === 0) {
-      return;
+    if (this.pager.next(this.rows(), this.hasMore())) {
+      this.load();
     }
-    this.cursorStack.update((s) => [...s, this.cursor()]);
-    this.cursor.set(rows[rows.length - 1].id);
-    this.load();
   }
 
   previous(): void {
-    const stack = this.cursorStack();
-    if (stack.length === 0) {
-      return;
+    if (this.pager.previous()) {
+      this.load();
     }
-    this.cursor.set(stack[stack.length - 1]);
-    this.cursorStack.set(stack.slice(0, -1));
-    this.load();
   }
 
   private onLive(eventId: string, event: string, p: Payment): void {
@@ -305,7 +294,7 @@ export class PaymentsPage {
     const rows = this.rows();
     const idx = rows.findIndex((r) => r.id === p.id);
     const matches = matchesFilters(p, this.filters());
-    const firstPage = this.cursor() === undefined;
+    const firstPage = this.pager.cursor() === undefined;
     if (idx >= 0) {
       if (matches) {
         this.rows.set(rows.map((r, i) => (i === idx ? p : r)));
