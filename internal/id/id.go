@@ -41,11 +41,24 @@ func New(prefix string) string {
 	lastMS, lastRand = ms, r
 	mu.Unlock()
 
+	b := timePart(ms)
+	copy(b[6:], r[:])
+	return prefix + "_" + encode(b)
+}
+
+// Floor is the smallest id that New(prefix) can return at time t or later:
+// ids sort by their creation millisecond, so stores turn a time bound into
+// an id range with it.
+func Floor(prefix string, t time.Time) string {
+	return prefix + "_" + encode(timePart(uint64(max(t.UnixMilli(), 0))))
+}
+
+// timePart puts the 48-bit millisecond count first, so that ids sort by it.
+func timePart(ms uint64) [16]byte {
 	var b [16]byte
 	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
 	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
-	copy(b[6:], r[:])
-	return prefix + "_" + encode(b)
+	return b
 }
 
 func encode(b [16]byte) string {

@@ -2,7 +2,6 @@ package logbook
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -501,19 +500,4 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 // IDFloor is the smallest id that id.New("log") can return at time t or
 // later: ids sort by their creation millisecond. Stores use it to turn a
 // receipt-time bound into an id range.
-func IDFloor(t time.Time) string {
-	ms := uint64(max(t.UnixMilli(), 0))
-	var b [16]byte
-	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
-	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
-	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz" // as internal/id
-	hi := binary.BigEndian.Uint64(b[0:8])
-	lo := binary.BigEndian.Uint64(b[8:16])
-	var out [26]byte
-	for i := 25; i >= 0; i-- {
-		out[i] = alphabet[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return "log_" + string(out[:])
-}
+func IDFloor(t time.Time) string { return id.Floor("log", t) }
