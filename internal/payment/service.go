@@ -215,12 +215,7 @@ func (s *Service) Create(ctx context.Context, principal, key string, req CreateR
 	deadline := time.Now().Add(s.opt.IdempotencyWait)
 	for {
 		now := s.now()
-		p := &Payment{
-			ID: id.New("pay"), Amount: req.Amount, Currency: req.Currency, Status: StatusPending,
-			Provider: req.Provider, Description: req.Description, Metadata: req.Metadata,
-			CreatedAt: now, UpdatedAt: now, Events: []Event{{Type: "created", At: now}},
-			CreatedBy: principal,
-		}
+		p := newPayment(id.New("pay"), req, principal, now)
 		var claim *IdempotencyRecord
 		if key != "" {
 			claim = s.claim(key, hash, p.ID, now)
@@ -244,9 +239,7 @@ func (s *Service) Create(ctx context.Context, principal, key string, req CreateR
 		if errors.Is(err, ErrNotFound) {
 			// A store without transactions claimed the key but the payment
 			// write never happened: make it now, with the claimed id.
-			p = &Payment{ID: existing.PaymentID, Amount: req.Amount, Currency: req.Currency, Status: StatusPending,
-				Provider: req.Provider, Description: req.Description, Metadata: req.Metadata,
-				CreatedAt: now, UpdatedAt: now, Events: []Event{{Type: "created", At: now}}, CreatedBy: principal}
+			p = newPayment(existing.PaymentID, req, principal, now)
 			if _, err = s.store.CreatePayment(ctx, p, nil); err != nil {
 				return 0, nil, fmt.Errorf("cannot store resumed payment: %w", err)
 			}
@@ -254,6 +247,16 @@ func (s *Service) Create(ctx context.Context, principal, key string, req CreateR
 			return 0, nil, fmt.Errorf("cannot look up payment %s: %w", existing.PaymentID, err)
 		}
 		return s.finishCreate(ctx, p, req, existing)
+	}
+}
+
+// newPayment is the pending payment a create request describes.
+func newPayment(pid string, req CreateRequest, principal string, now time.Time) *Payment {
+	return &Payment{
+		ID: pid, Amount: req.Amount, Currency: req.Currency, Status: StatusPending,
+		Provider: req.Provider, Description: req.Description, Metadata: req.Metadata,
+		CreatedAt: now, UpdatedAt: now, Events: []Event{{Type: "created", At: now}},
+		CreatedBy: principal,
 	}
 }
 
