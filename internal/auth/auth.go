@@ -63,6 +63,10 @@ type Principal struct {
 	Email string // empty for API keys
 	Role  Role
 	Kind  string // "user", "api_key" or "client"
+	// Expires is when the credential stops being accepted (an access
+	// token's expiry and its leeway); zero for API keys, which last until
+	// revoked. Long-lived connections (streams) end then.
+	Expires time.Time
 }
 
 // User is a person who logs in.

@@ -41,12 +41,7 @@ type Service struct {
 	// payment create's CPU. Only the expiry changes with time, and it is
 	// checked on every use.
 	verifiedMu sync.Mutex
-	verified   map[string]verifiedToken
-}
-
-type verifiedToken struct {
-	principal Principal
-	expires   time.Time
+	verified   map[string]Principal
 }
 
 // maxVerified bounds the verified-token memory; when full it starts
@@ -268,10 +263,10 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	}
 	now := s.opt.Now()
 	s.verifiedMu.Lock()
-	v, ok := s.verified[bearer]
+	p, ok := s.verified[bearer]
 	s.verifiedMu.Unlock()
-	if ok && now.Before(v.expires.Add(jwtLeeway)) {
-		return v.principal, nil
+	if ok && now.Before(p.Expires) {
+		return p, nil
 	}
 	var c claims
 	_, err := jwt.ParseWithClaims(bearer, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
@@ -281,13 +276,13 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if err != nil || !c.Role.Valid() || c.Subject == "" {
 		return Principal{}, ErrInvalidToken
 	}
-	p := Principal{ID: c.Subject, Email: c.Email, Role: c.Role, Kind: c.Kind}
+	p = Principal{ID: c.Subject, Email: c.Email, Role: c.Role, Kind: c.Kind, Expires: c.ExpiresAt.Add(jwtLeeway)}
 	if c.NotBefore == nil || !c.NotBefore.After(now) {
 		s.verifiedMu.Lock()
 		if s.verified == nil || len(s.verified) >= maxVerified {
-			s.verified = make(map[string]verifiedToken)
+			s.verified = make(map[string]Principal)
 		}
-		s.verified[bearer] = verifiedToken{principal: p, expires: c.ExpiresAt.Time}
+		s.verified[bearer] = p
 		s.verifiedMu.Unlock()
 	}
 	return p, nil

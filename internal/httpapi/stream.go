@@ -92,6 +92,21 @@ func (s *server) streamPrincipal(w http.ResponseWriter, r *http.Request) (auth.P
 	return p, true
 }
 
+// errCredentialExpired ends a stream whose access token has expired: the
+// token was checked once, at the upgrade, and must not keep a connection
+// open past its lifetime. Clients reconnect with a fresh token.
+var errCredentialExpired = errors.New("access token expired")
+
+// credentialExpiry fires when p's credential stops being accepted; never
+// for credentials without an expiry (API keys). Call stop when done.
+func credentialExpiry(p auth.Principal) (expired <-chan time.Time, stop func()) {
+	if p.Expires.IsZero() {
+		return nil, func() {}
+	}
+	t := time.NewTimer(time.Until(p.Expires))
+	return t.C, func() { t.Stop() }
+}
+
 var errStreamShuttingDown = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the server is shutting down; reconnect", RetryAfter: 1}
 
 // sameOrigin accepts requests without an Origin (non-browser clients) and
@@ -194,11 +209,16 @@ func (c *wsClient) run(ctx context.Context) {
 	// the close frame 5 s to get through, then drops the TCP connection,
 	// which unblocks the writer. The reader then sees the connection end.
 	wg.Go(func() {
+		expired, stop := credentialExpiry(c.who)
+		defer stop()
 		select {
 		case <-ctx.Done():
 		case <-c.sub.Done():
 			c.goodbye(c.sub.Err())
 			cancel() // the handshake is over; free a reader waiting on cmds
+		case <-expired:
+			c.goodbye(errCredentialExpired)
+			cancel()
 		}
 	})
 	c.read(ctx)
@@ -370,6 +390,8 @@ func (c *wsClient) goodbye(why error) {
 		_ = c.conn.Close(websocket.StatusPolicyViolation, "too slow: send queue full")
 	case errors.Is(why, realtime.ErrShutdown):
 		_ = c.conn.Close(websocket.StatusGoingAway, "server shutting down")
+	case errors.Is(why, errCredentialExpired):
+		_ = c.conn.Close(websocket.StatusPolicyViolation, errCredentialExpired.Error())
 	default:
 		_ = c.conn.CloseNow()
 	}
@@ -546,9 +568,15 @@ func (s *server) streamSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	ping := time.NewTicker(s.pingInterval())
 	defer ping.Stop()
+	expired, stopExpiry := credentialExpiry(p)
+	defer stopExpiry()
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-expired:
+			writeSSEError(&buf, newFrameError("token_expired", "", "%v; reconnect with a fresh token and Last-Event-ID", errCredentialExpired))
+			flush()
 			return
 		case <-sub.Done():
 			if errors.Is(sub.Err(), realtime.ErrSlow) {

@@ -34,8 +34,12 @@ type streamEnv struct {
 	t    *testing.T
 	srv  *httptest.Server
 	hub  *realtime.Hub
+	db   *sqlite.DB
 	keys map[auth.Role]string
 }
+
+// streamSecret signs the stream tests' access tokens.
+const streamSecret = "test-secret-test-secret-test-secret"
 
 func newStreamEnv(t *testing.T, opt realtime.Options) *streamEnv {
 	t.Helper()
@@ -51,7 +55,7 @@ func newStreamEnvWith(t *testing.T, opt realtime.Options, cfg httpapi.StreamConf
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	authSvc, err := auth.NewService(ctx, db, "test-secret-test-secret-test-secret", auth.Options{})
+	authSvc, err := auth.NewService(ctx, db, streamSecret, auth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +64,7 @@ func newStreamEnvWith(t *testing.T, opt realtime.Options, cfg httpapi.StreamConf
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &streamEnv{t: t, hub: hub, keys: map[auth.Role]string{}}
+	e := &streamEnv{t: t, hub: hub, db: db, keys: map[auth.Role]string{}}
 	for _, role := range []auth.Role{auth.RoleAdmin, auth.RoleViewer, auth.RoleIngest} {
 		_, secret, err := authSvc.CreateAPIKey(ctx, "test "+string(role), role, "test")
 		if err != nil {
