@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	if err != nil {
 		return fail(err)
 	}
-	a.Streams, err = realtime.NewHub(ctx, bus, realtime.Options{Logger: logger})
+	a.Streams, err = realtime.NewHub(ctx, bus, realtime.Options{Logger: logger, MaxSubscribers: int(cfg.StreamMaxClients)})
 	if err != nil {
 		return fail(err)
 	}

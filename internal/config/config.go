@@ -52,11 +52,12 @@ type Config struct {
 	AlertErrorLogThreshold  int64
 	AlertErrorLogWindow     time.Duration
 
-	LogLevel       slog.Level
-	AccessLog      bool
-	LogRetention   string
-	MaxBodyBytes   int64
-	PendingTimeout time.Duration
+	LogLevel         slog.Level
+	AccessLog        bool
+	LogRetention     string
+	MaxBodyBytes     int64
+	PendingTimeout   time.Duration
+	StreamMaxClients int64
 }
 
 type option struct {
@@ -164,6 +165,7 @@ func options() []option {
 			return nil
 		}},
 		{"PAYMON_PENDING_TIMEOUT", "pending-timeout", "24h", "how long a payment may stay pending before the reconciler fails it", false, durOpt(time.Minute, func(c *Config) *time.Duration { return &c.PendingTimeout })},
+		{"PAYMON_STREAM_MAX_CLIENTS", "stream-max-clients", "10000", "most WebSocket and SSE streams one instance keeps open; more get 503", false, intOpt(1, func(c *Config) *int64 { return &c.StreamMaxClients })},
 	}
 }
 
@@ -359,6 +361,6 @@ func (c *Config) values() map[string]string {
 		"PAYMON_ALERT_NO_PAYMENTS_WINDOW": c.AlertNoPaymentsWindow.String(), "PAYMON_ALERT_ERROR_LOG_THRESHOLD": strconv.FormatInt(c.AlertErrorLogThreshold, 10),
 		"PAYMON_ALERT_ERROR_LOG_WINDOW": c.AlertErrorLogWindow.String(), "PAYMON_LOG_LEVEL": c.LogLevel.String(), "PAYMON_ACCESS_LOG": strconv.FormatBool(c.AccessLog),
 		"PAYMON_LOG_RETENTION": c.LogRetention, "PAYMON_MAX_BODY_BYTES": strconv.FormatInt(c.MaxBodyBytes, 10),
-		"PAYMON_PENDING_TIMEOUT": c.PendingTimeout.String(),
+		"PAYMON_PENDING_TIMEOUT": c.PendingTimeout.String(), "PAYMON_STREAM_MAX_CLIENTS": strconv.FormatInt(c.StreamMaxClients, 10),
 	}
 }

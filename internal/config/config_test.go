@@ -54,6 +54,7 @@ func TestInvalidValuesAreRefused(t *testing.T) {
 		"PAYMON_ALERT_NO_PAYMENTS_WINDOW=-1m":   "PAYMON_ALERT_NO_PAYMENTS_WINDOW",
 		"PAYMON_ALERT_ERROR_LOG_THRESHOLD=-3":   "PAYMON_ALERT_ERROR_LOG_THRESHOLD",
 		"PAYMON_ALERT_ERROR_LOG_WINDOW=1h-ish":  "PAYMON_ALERT_ERROR_LOG_WINDOW",
+		"PAYMON_STREAM_MAX_CLIENTS=0":           "PAYMON_STREAM_MAX_CLIENTS",
 	}
 	for kv, want := range cases {
 		_, err := Load(nil, []string{kv}, io.Discard)

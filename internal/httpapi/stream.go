@@ -107,6 +107,14 @@ func credentialExpiry(p auth.Principal) (expired <-chan time.Time, stop func()) 
 	return t.C, func() { t.Stop() }
 }
 
+// subscriberError answers a stream the hub would not take.
+func subscriberError(err error) *apiError {
+	if errors.Is(err, realtime.ErrFull) {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "this instance has as many open streams as it accepts; retry later or on another instance", RetryAfter: 5}
+	}
+	return errStreamShuttingDown
+}
+
 var errStreamShuttingDown = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the server is shutting down; reconnect", RetryAfter: 1}
 
 // sameOrigin accepts requests without an Origin (non-browser clients) and
@@ -139,7 +147,7 @@ func (s *server) streamWS(w http.ResponseWriter, r *http.Request) {
 	}
 	sub, err := s.Streams.Hub.NewSubscriber()
 	if err != nil {
-		s.writeError(w, r, errStreamShuttingDown)
+		s.writeError(w, r, subscriberError(err))
 		return
 	}
 	defer sub.Close()
@@ -525,7 +533,7 @@ func (s *server) streamSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	sub, err := s.Streams.Hub.NewSubscriber()
 	if err != nil {
-		s.writeError(w, r, errStreamShuttingDown)
+		s.writeError(w, r, subscriberError(err))
 		return
 	}
 	defer sub.Close()

@@ -89,3 +89,24 @@ func TestSSEEndsWhenTheAccessTokenExpires(t *testing.T) {
 		t.Fatal("stream not closed after token_expired")
 	}
 }
+
+func TestStreamsBeyondTheLimitGet503(t *testing.T) {
+	e := newStreamEnv(t, realtime.Options{MaxSubscribers: 1})
+	first := e.dial(auth.RoleViewer)
+	first.subscribe("payments", nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, e.wsURL(""), &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + e.keys[auth.RoleViewer]}}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("second WebSocket: %v %+v; want 503 with Retry-After", err, resp)
+	}
+	sse := e.sse("?topics=payments", "")
+	sse.Body.Close()
+	if sse.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("SSE beyond the limit: %d, want 503", sse.StatusCode)
+	}
+	// The open stream is unaffected.
+	first.send(map[string]any{"type": "subscribe", "topic": "alerts"})
+	first.expect("subscribed", "")
+}

@@ -27,7 +27,12 @@ type Options struct {
 	ReplaySize int
 	// Channel is the bus channel (DefaultChannel).
 	Channel string
-	Logger  *slog.Logger
+	// MaxSubscribers bounds this instance's open streams; NewSubscriber
+	// refuses more with ErrFull (10,000). Each costs a queue, goroutines
+	// and a socket, so an unbounded number is a memory exhaustion waiting
+	// for a client loop.
+	MaxSubscribers int
+	Logger         *slog.Logger
 }
 
 // Why a subscriber ended; the transport picks its close code from these.
@@ -36,6 +41,7 @@ var (
 	ErrShutdown = errors.New("server shutting down")
 	ErrClosed   = errors.New("subscriber closed")
 	ErrBadSince = errors.New("since is not an event id")
+	ErrFull     = errors.New("too many open streams on this instance")
 )
 
 // Hub keeps this instance's subscribers and replay buffers and feeds them
@@ -80,6 +86,9 @@ func NewHub(ctx context.Context, bus Bus, opt Options) (*Hub, error) {
 	}
 	if opt.Channel == "" {
 		opt.Channel = DefaultChannel
+	}
+	if opt.MaxSubscribers <= 0 {
+		opt.MaxSubscribers = 10_000
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -281,6 +290,9 @@ func (h *Hub) NewSubscriber() (*Subscriber, error) {
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrShutdown
+	}
+	if len(h.subs) >= h.opt.MaxSubscribers {
+		return nil, ErrFull
 	}
 	s := &Subscriber{hub: h, queue: make(chan Delivery, h.opt.QueueSize), done: make(chan struct{})}
 	h.subs[s] = struct{}{}

@@ -366,3 +366,25 @@ func TestBatchTakesOneQueueSlot(t *testing.T) {
 		t.Errorf("replay after a batched event: gap %v, %d events", rep.Gap, len(rep.Events))
 	}
 }
+
+func TestMaxSubscribers(t *testing.T) {
+	h := newHub(t, Options{MaxSubscribers: 2})
+	a, err := h.NewSubscriber()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.NewSubscriber()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := h.NewSubscriber(); !errors.Is(err, ErrFull) {
+		t.Fatalf("third subscriber: err = %v, want ErrFull", err)
+	}
+	a.Close()
+	c, err := h.NewSubscriber()
+	if err != nil {
+		t.Fatalf("after one closed: %v", err)
+	}
+	c.Close()
+}
