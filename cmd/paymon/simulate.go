@@ -88,10 +88,11 @@ func simulate(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 			ID     string `json:"id"`
 			Status string `json:"status"`
 		}
-		if err := c.post(ctx, "/api/v1/payments", body, &p, "Idempotency-Key", fmt.Sprintf("sim-%d-%d", time.Now().UnixNano(), n)); err != nil {
-			if ctx.Err() != nil {
-				continue
-			}
+		// The deadline or Ctrl-C stops new payments, not one in flight: the
+		// server makes it anyway, so wait for its answer (the client's
+		// timeout still bounds the wait) and count it.
+		reqCtx := context.WithoutCancel(ctx)
+		if err := c.post(reqCtx, "/api/v1/payments", body, &p, "Idempotency-Key", fmt.Sprintf("sim-%d-%d", time.Now().UnixNano(), n)); err != nil {
 			return err
 		}
 		n++
@@ -102,7 +103,7 @@ func simulate(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		}
 		entry := map[string]any{"level": level, "service": svc, "message": msg, "payment_id": p.ID,
 			"attributes": map[string]any{"order": 1000 + n, "latency_ms": rand.IntN(300)}}
-		if err := c.post(ctx, "/api/v1/logs", entry, nil); err != nil && ctx.Err() == nil {
+		if err := c.post(reqCtx, "/api/v1/logs", entry, nil); err != nil {
 			return err
 		}
 	}
