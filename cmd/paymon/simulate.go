@@ -48,14 +48,16 @@ func simulate(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		}
 		*password = strings.TrimSpace(string(b))
 	}
+	c := &simClient{base: strings.TrimRight(*base, "/"), http: &http.Client{Timeout: 10 * time.Second}}
+	if err := c.login(ctx, *email, *password); err != nil {
+		return err
+	}
+	// -duration is how long payments are sent; the login (a slow password
+	// hash on a busy server) does not eat into it.
 	if *duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
-	}
-	c := &simClient{base: strings.TrimRight(*base, "/"), http: &http.Client{Timeout: 10 * time.Second}}
-	if err := c.login(ctx, *email, *password); err != nil {
-		return err
 	}
 	fmt.Fprintf(stdout, "simulating %.1f payments/s against %s (Ctrl-C to stop)\n", *rate, c.base)
 	tick := time.NewTicker(time.Duration(float64(time.Second) / *rate))

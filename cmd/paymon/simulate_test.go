@@ -22,7 +22,7 @@ import (
 // the deadline.
 func TestSimulateCountsACreateInFlightAtTheDeadline(t *testing.T) {
 	e := apitest.New(t)
-	const duration = 500 * time.Millisecond
+	const duration = time.Second
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		out, _ := http.NewRequestWithContext(context.WithoutCancel(r.Context()), r.Method, e.URL+r.URL.RequestURI(), bytes.NewReader(body))
