@@ -237,12 +237,6 @@ func (d *decoder) validate(w *wireEntry) (Entry, error) {
 		if err != nil {
 			return e, invalid("time", "time must be an RFC 3339 time like 2026-01-02T15:04:05.123Z")
 		}
-		if t.After(d.now.Add(d.lim.MaxFuture)) {
-			return e, invalid("time", "time is more than %s in the future; check the sender's clock", d.lim.MaxFuture)
-		}
-		if t.Year() < 2000 {
-			return e, invalid("time", "time is before the year 2000")
-		}
 		e.Time = t.UTC()
 	}
 	if w.Level != "" {
@@ -254,57 +248,76 @@ func (d *decoder) validate(w *wireEntry) (Entry, error) {
 			return e, invalid("level", "level must be debug, info, warn, error or fatal, got %q", w.Level)
 		}
 	}
-	if strings.TrimSpace(e.Message) == "" {
-		return e, invalid("message", "message is required")
+	return e, CheckEntry(&e, d.now, d.lim)
+}
+
+// CheckEntry applies the rules every stored entry keeps, whatever
+// protocol brought it: a time neither far in the future nor before 2000,
+// a message within bounds, printable bounded ids and service ("unknown"
+// when empty), and attributes within the key, count and depth limits.
+// Every ingest path calls it before Service.Ingest. The error is a
+// *DecodeError of kind Invalid.
+func CheckEntry(e *Entry, now time.Time, lim Limits) error {
+	if e.Time.IsZero() {
+		e.Time = now
 	}
-	if len(e.Message) > d.lim.MaxMessage {
-		return e, invalid("message", "message is longer than %d bytes", d.lim.MaxMessage)
+	if e.Time.After(now.Add(lim.MaxFuture)) {
+		return invalid("time", "time is more than %s in the future; check the sender's clock", lim.MaxFuture)
+	}
+	if e.Time.Year() < 2000 {
+		return invalid("time", "time is before the year 2000")
+	}
+	if !e.Level.Valid() {
+		e.Level = LevelInfo
+	}
+	if strings.TrimSpace(e.Message) == "" {
+		return invalid("message", "message is required")
+	}
+	if len(e.Message) > lim.MaxMessage {
+		return invalid("message", "message is longer than %d bytes", lim.MaxMessage)
 	}
 	if e.Service == "" {
 		e.Service = "unknown"
 	}
 	for _, f := range []struct{ name, v string }{{"service", e.Service}, {"trace_id", e.TraceID}, {"payment_id", e.PaymentID}} {
-		if len(f.v) > d.lim.MaxField {
-			return e, invalid(f.name, "%s is longer than %d bytes", f.name, d.lim.MaxField)
+		if len(f.v) > lim.MaxField {
+			return invalid(f.name, "%s is longer than %d bytes", f.name, lim.MaxField)
 		}
 		if !printable(f.v) {
-			return e, invalid(f.name, "%s must be printable text without control characters", f.name)
+			return invalid(f.name, "%s must be printable text without control characters", f.name)
 		}
 	}
-	if len(e.Attributes) > d.lim.MaxAttributes {
-		return e, invalid("attributes", "at most %d attributes, got %d", d.lim.MaxAttributes, len(e.Attributes))
+	if len(e.Attributes) > lim.MaxAttributes {
+		return invalid("attributes", "at most %d attributes, got %d", lim.MaxAttributes, len(e.Attributes))
 	}
-	if err := d.checkValue(e.Attributes, 1, "attributes"); err != nil {
-		return e, err
-	}
-	return e, nil
+	return checkValue(e.Attributes, 1, "attributes", lim)
 }
 
 // checkValue enforces key length and depth; the path of the offending
 // key is built only on the way out of an error, not for every key.
-func (d *decoder) checkValue(v any, depth int, path string) error {
+func checkValue(v any, depth int, path string, lim Limits) error {
 	switch x := v.(type) {
 	case map[string]any:
-		if depth > d.lim.MaxDepth {
-			return invalid(path, "attributes are nested deeper than %d levels", d.lim.MaxDepth)
+		if depth > lim.MaxDepth {
+			return invalid(path, "attributes are nested deeper than %d levels", lim.MaxDepth)
 		}
 		for k, vv := range x {
-			if len(k) > d.lim.MaxField || k == "" {
-				return invalid(path, "attribute keys must be 1 to %d bytes", d.lim.MaxField)
+			if len(k) > lim.MaxField || k == "" {
+				return invalid(path, "attribute keys must be 1 to %d bytes", lim.MaxField)
 			}
 			switch vv.(type) {
 			case map[string]any, []any:
-				if err := d.checkValue(vv, depth+1, ""); err != nil {
+				if err := checkValue(vv, depth+1, "", lim); err != nil {
 					return prefixField(err, path+"."+k)
 				}
 			}
 		}
 	case []any:
-		if depth > d.lim.MaxDepth {
-			return invalid(path, "attributes are nested deeper than %d levels", d.lim.MaxDepth)
+		if depth > lim.MaxDepth {
+			return invalid(path, "attributes are nested deeper than %d levels", lim.MaxDepth)
 		}
 		for _, vv := range x {
-			if err := d.checkValue(vv, depth+1, ""); err != nil {
+			if err := checkValue(vv, depth+1, "", lim); err != nil {
 				return prefixField(err, path)
 			}
 		}
