@@ -259,3 +259,20 @@ func TestPortCollisionIsDetected(t *testing.T) {
 		t.Fatalf("start on a taken port: err = %v, want errPortInUse", err)
 	}
 }
+
+func TestStartPaymon(t *testing.T) {
+	p := StartPaymon(t)
+	_, key := p.APIKey("harness", "ingest")
+	if status, body := p.Do("POST", "/api/v1/logs", key, `{"message":"harness line","service":"harness"}`); status/100 != 2 {
+		t.Fatalf("ingest: %d %s", status, body)
+	}
+	got := p.SearchLogs(p.AdminToken(), "service=harness")
+	if len(got) != 1 || got[0]["message"] != "harness line" {
+		t.Fatalf("search found %v", got)
+	}
+	p.Kill()
+	p.Restart()
+	if got := p.SearchLogs(p.AdminToken(), "service=harness"); len(got) != 1 {
+		t.Fatalf("after restart, search found %v", got)
+	}
+}
