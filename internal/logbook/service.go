@@ -79,6 +79,7 @@ type Service struct {
 }
 
 type ingestReq struct {
+	format  string // how the entries came (metrics only)
 	entries []Entry
 	rollup  Rollup // computed by the caller's goroutine, in parallel
 	done    chan error
@@ -171,12 +172,27 @@ func (s *Service) Close() error {
 // validated, e.g. by Decode). It returns once they are committed; entries
 // of concurrent calls are written together.
 func (s *Service) Ingest(ctx context.Context, entries []Entry) error {
-	return s.ingest(ctx, entries, false)
+	return s.ingest(ctx, FormatJSON, entries, false)
+}
+
+// Ingest formats, the format label of paymon_logs_ingested_total.
+const (
+	FormatJSON    = "json"    // POST /api/v1/logs
+	FormatLoki    = "loki"    // Loki push
+	FormatOTLP    = "otlp"    // OTLP/HTTP logs
+	FormatElastic = "elastic" // Elasticsearch bulk
+	FormatSyslog  = "syslog"  // the syslog listener
+	FormatOwn     = "paymon"  // Paymon's own entries (Emit)
+)
+
+// IngestFormat is Ingest for entries that came in the given format.
+func (s *Service) IngestFormat(ctx context.Context, format string, entries []Entry) error {
+	return s.ingest(ctx, format, entries, false)
 }
 
 // ingest is Ingest; own entries (from Emit) are still taken while Close
 // drains the emit queue.
-func (s *Service) ingest(ctx context.Context, entries []Entry, own bool) error {
+func (s *Service) ingest(ctx context.Context, format string, entries []Entry, own bool) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -193,7 +209,7 @@ func (s *Service) ingest(ctx context.Context, entries []Entry, own bool) error {
 		e.Message = Redact(e.Message)
 		RedactAttributes(e.Attributes)
 	}
-	r := &ingestReq{entries: entries, rollup: BuildRollup(entries), done: make(chan error, 1)}
+	r := &ingestReq{format: format, entries: entries, rollup: BuildRollup(entries), done: make(chan error, 1)}
 	unlock := func() {}
 	if !own {
 		s.mu.RLock()
@@ -251,7 +267,7 @@ func (s *Service) emitter() {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := s.ingest(ctx, slices.Clone(batch), true)
+		err := s.ingest(ctx, FormatOwn, slices.Clone(batch), true)
 		cancel()
 		if err != nil {
 			s.log.Error("cannot store paymon's own log entries", "entries", len(batch), "err", err)
@@ -336,13 +352,15 @@ func (s *Service) afterStore() {
 	for b := range s.after {
 		all := b.entries
 		metrics.LogIngestBatchSize.Observe(float64(len(all)))
-		var perLevel [5]int
-		for i := range all {
-			perLevel[levelIndex(all[i].Level)]++
-		}
-		for i, n := range perLevel {
-			if n > 0 {
-				metrics.LogsIngested.WithLabelValues(string(Levels[i])).Add(float64(n))
+		for _, q := range b.reqs {
+			var perLevel [5]int
+			for i := range q.entries {
+				perLevel[levelIndex(q.entries[i].Level)]++
+			}
+			for i, n := range perLevel {
+				if n > 0 {
+					metrics.LogsIngested.WithLabelValues(string(Levels[i]), q.format).Add(float64(n))
+				}
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

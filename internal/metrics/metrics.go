@@ -52,8 +52,8 @@ var (
 	}, []string{"provider", "operation", "outcome"})
 
 	LogsIngested = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "paymon_logs_ingested_total", Help: "Log entries stored.",
-	}, []string{"level"})
+		Name: "paymon_logs_ingested_total", Help: "Log entries stored, by level and by the format they came in (json, loki, otlp, elastic, syslog, paymon).",
+	}, []string{"level", "format"})
 	LogIngestBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "paymon_log_ingest_batch_size", Help: "Log entries per store write.",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 9),
