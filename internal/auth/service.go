@@ -107,8 +107,8 @@ func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(
 // CreateUser adds a user with a hashed password.
 func (s *Service) CreateUser(ctx context.Context, email, password string, role Role) (User, error) {
 	email = NormalizeEmail(email)
-	if !strings.Contains(email, "@") || len(email) > 254 {
-		return User{}, fmt.Errorf("invalid email %q", email)
+	if !validEmail(email) {
+		return User{}, fmt.Errorf("invalid email %q: want an address like name@example.com", email)
 	}
 	if len(password) < 8 {
 		return User{}, errors.New("password must be at least 8 characters")

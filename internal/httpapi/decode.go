@@ -30,6 +30,9 @@ func decodeJSON(r *http.Request, v any, allowEmpty bool) error {
 	}
 	// The Content-Type is not checked: curl's default form type on a JSON
 	// body is the commonest mistake, and the body either parses or not.
+	if err := checkJSONText(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -103,13 +103,36 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, ae.Status, env)
 }
 
+// writeJSON answers with v encoded. If v cannot be encoded nothing is
+// written: the failure is handed to the observe middleware, which answers
+// with the error envelope like any other 5xx (request id, server log, log
+// store), instead of a bare text body here.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		http.Error(w, `{"error":{"code":"internal","message":"cannot encode response"}}`, http.StatusInternalServerError)
+		failResponse(w, fmt.Errorf("cannot encode the response: %w", err))
 		return
 	}
 	writeRaw(w, status, b)
+}
+
+// failResponse records err on the observe middleware's recorder under w;
+// without one (a handler tested alone) it answers a bare 500 itself.
+func failResponse(w http.ResponseWriter, err error) {
+	for {
+		switch x := w.(type) {
+		case *recorder:
+			if x.failure == nil {
+				x.failure = err
+			}
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+	}
 }
 
 func writeRaw(w http.ResponseWriter, status int, b []byte) {

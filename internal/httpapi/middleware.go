@@ -57,6 +57,9 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	// failure is a response the handler could not produce (failResponse);
+	// observe answers it with the error envelope.
+	failure error
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -129,6 +132,9 @@ func (s *server) observe(next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(rec, r)
+		if rec.failure != nil && rec.status == 0 {
+			s.writeError(rec, r, rec.failure)
+		}
 	})
 }
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -136,9 +137,35 @@ func (s *server) listPayments(w http.ResponseWriter, r *http.Request) {
 	writePayments(w, ps, more)
 }
 
+// refundBody is the wire form of a refund: amount is raw so that an
+// omitted amount ("refund the rest") is told apart from 0 or null, which
+// are refused rather than read as "everything".
+type refundBody struct {
+	Amount json.RawMessage `json:"amount"`
+	Reason string          `json:"reason"`
+}
+
+func (b refundBody) request() (payment.RefundRequest, error) {
+	req := payment.RefundRequest{Reason: b.Reason}
+	if b.Amount == nil {
+		return req, nil
+	}
+	n, err := strconv.ParseInt(string(b.Amount), 10, 64)
+	if err != nil || n <= 0 {
+		return req, errInvalid("amount", "amount must be a positive integer number of minor units; omit it to refund the rest")
+	}
+	req.Amount = n
+	return req, nil
+}
+
 func (s *server) refundPayment(w http.ResponseWriter, r *http.Request) {
-	var req payment.RefundRequest
-	key, err := keyedBody(r, &req, true)
+	var in refundBody
+	key, err := keyedBody(r, &in, true)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req, err := in.request()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -189,6 +216,9 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// The range of times a query parameter may name.
+const minParamYear, maxParamYear = 1970, 2999
+
 func timeParam(r *http.Request, name string) (time.Time, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
@@ -197,6 +227,11 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
 		return time.Time{}, errBadRequest("invalid_parameter", name+" must be an RFC 3339 time like 2026-01-02T15:04:05Z")
+	}
+	// Times far outside any data would overflow what a response can hold
+	// (bucket arithmetic past year 9999 cannot be encoded): refuse them.
+	if y := t.UTC().Year(); y < minParamYear || y > maxParamYear {
+		return time.Time{}, errBadRequest("invalid_parameter", fmt.Sprintf("%s must be between the years %d and %d", name, minParamYear, maxParamYear))
 	}
 	return t.UTC(), nil
 }

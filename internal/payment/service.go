@@ -574,7 +574,8 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]*Payment, bool, err
 }
 
 // RefundRequest is the body of POST /payments/{id}/refund; Amount 0 means
-// whatever is not yet refunded.
+// whatever is not yet refunded (the HTTP layer passes 0 only for an
+// omitted amount: an explicit 0 or null is refused there).
 type RefundRequest struct {
 	Amount int64  `json:"amount,omitempty"`
 	Reason string `json:"reason,omitempty"`
