@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	if err != nil {
 		return fail(err)
 	}
-	a.Payments, err = payment.NewService(payStore, mem, providers, payment.Options{DefaultProvider: cfg.Provider, Logger: logger})
+	a.Payments, err = payment.NewService(payStore, mem, providers, payment.Options{DefaultProvider: cfg.Provider, Refusal: httpapi.RenderRefusal, Logger: logger})
 	if err != nil {
 		return fail(err)
 	}

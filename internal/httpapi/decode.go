@@ -14,34 +14,42 @@ import (
 // trailing data, wrong types and oversized bodies are refused with the
 // status a client can act on. An empty body decodes as {} when allowEmpty.
 func decodeJSON(r *http.Request, v any, allowEmpty bool) error {
+	_, err := readJSON(r, v, allowEmpty)
+	return err
+}
+
+// readJSON is decodeJSON that also returns the body it read (nil when it
+// could not be read whole), so a refusal can be remembered under an
+// Idempotency-Key with the bytes it refused.
+func readJSON(r *http.Request, v any, allowEmpty bool) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return err
+			return nil, err
 		}
-		return errBadRequest("unreadable_body", "cannot read the request body")
+		return nil, errBadRequest("unreadable_body", "cannot read the request body")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if allowEmpty {
-			return nil
+			return body, nil
 		}
-		return errBadRequest("malformed_json", "the request body is empty; a JSON object is required")
+		return body, errBadRequest("malformed_json", "the request body is empty; a JSON object is required")
 	}
 	// The Content-Type is not checked: curl's default form type on a JSON
 	// body is the commonest mistake, and the body either parses or not.
 	if err := checkJSONText(body); err != nil {
-		return err
+		return body, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return body, jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return errBadRequest("malformed_json", "unexpected data after the JSON object")
+		return body, errBadRequest("malformed_json", "unexpected data after the JSON object")
 	}
-	return nil
+	return body, nil
 }
 
 func jsonError(err error) error {

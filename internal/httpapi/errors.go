@@ -81,16 +81,21 @@ func toAPIError(err error) *apiError {
 // writeError answers with the error envelope and logs what the client does
 // not see.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	ae := toAPIError(err)
-	rid := requestID(r.Context())
+	ae, body := renderError(r.Context(), err)
 	if ae.Status >= 500 {
-		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", rid),
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", ae.Status), slog.Any("err", err))
 		s.reportServerError(r, ae.Status, err)
 	}
 	if ae.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 	}
+	writeRaw(w, ae.Status, body)
+}
+
+// renderError is the one place an error becomes the envelope's bytes.
+func renderError(ctx context.Context, err error) (*apiError, []byte) {
+	ae := toAPIError(err)
 	type envelope struct {
 		Error struct {
 			*apiError
@@ -99,8 +104,24 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var env envelope
 	env.Error.apiError = ae
-	env.Error.RequestID = rid
-	writeJSON(w, ae.Status, env)
+	env.Error.RequestID = requestID(ctx)
+	b, mErr := json.Marshal(env)
+	if mErr != nil {
+		// Details a caller filled with something unencodable: drop them
+		// rather than send a body that is not the envelope.
+		ae = &apiError{Status: ae.Status, Code: ae.Code, Message: ae.Message, RetryAfter: ae.RetryAfter}
+		env.Error.apiError = ae
+		b, _ = json.Marshal(env)
+	}
+	return ae, b
+}
+
+// RenderRefusal answers a payment refusal exactly as writeError would for
+// the request in ctx; the payment service stores these bytes so that an
+// idempotent replay of a refusal repeats them.
+func RenderRefusal(ctx context.Context, err error) (int, []byte) {
+	ae, b := renderError(ctx, err)
+	return ae.Status, b
 }
 
 // writeJSON answers with v encoded. If v cannot be encoded nothing is

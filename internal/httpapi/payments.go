@@ -27,20 +27,39 @@ func idempotencyKey(r *http.Request) (string, error) {
 	return k, nil
 }
 
-// keyedBody reads a write's Idempotency-Key and its JSON body.
-func keyedBody(r *http.Request, v any, allowEmpty bool) (string, error) {
+// keyedBody reads a write's Idempotency-Key and its JSON body, and
+// returns the raw body too (nil when unread) for refuse.
+func keyedBody(r *http.Request, v any, allowEmpty bool) (string, []byte, error) {
 	key, err := idempotencyKey(r)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return key, decodeJSON(r, v, allowEmpty)
+	raw, err := readJSON(r, v, allowEmpty)
+	return key, raw, err
+}
+
+// refuse answers a payment write refused before the payment service saw
+// it. Under an Idempotency-Key the refusal is remembered with the bytes it
+// refused, so a retry gets the very same answer; refundOf is the payment
+// of a refund, "" for a create.
+func (s *server) refuse(w http.ResponseWriter, r *http.Request, refundOf, key string, raw []byte, refusal error) {
+	if key == "" || raw == nil {
+		s.writeError(w, r, refusal)
+		return
+	}
+	status, body, err := s.Payments.Refuse(r.Context(), principal(r.Context()).ID, key, refundOf, raw, refusal)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeRaw(w, status, body)
 }
 
 func (s *server) createPayment(w http.ResponseWriter, r *http.Request) {
 	var req payment.CreateRequest
-	key, err := keyedBody(r, &req, false)
+	key, raw, err := keyedBody(r, &req, false)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.refuse(w, r, "", key, raw, err)
 		return
 	}
 	status, body, err := s.Payments.Create(r.Context(), principal(r.Context()).ID, key, req)
@@ -139,7 +158,7 @@ func (s *server) listPayments(w http.ResponseWriter, r *http.Request) {
 
 // refundBody is the wire form of a refund: amount is raw so that an
 // omitted amount ("refund the rest") is told apart from 0 or null, which
-// are refused rather than read as "everything".
+// the payment service refuses rather than read as "everything".
 type refundBody struct {
 	Amount json.RawMessage `json:"amount"`
 	Reason string          `json:"reason"`
@@ -150,29 +169,32 @@ func (b refundBody) request() (payment.RefundRequest, error) {
 	if b.Amount == nil {
 		return req, nil
 	}
-	n, err := strconv.ParseInt(string(b.Amount), 10, 64)
-	if err != nil || n <= 0 {
-		return req, errInvalid("amount", "amount must be a positive integer number of minor units; omit it to refund the rest")
+	var n int64
+	if string(b.Amount) != "null" {
+		var err error
+		if n, err = strconv.ParseInt(string(b.Amount), 10, 64); err != nil {
+			return req, errInvalid("amount", "amount must be a positive integer number of minor units; omit it to refund the rest")
+		}
 	}
-	req.Amount = n
+	req.Amount = &n
 	return req, nil
 }
 
 func (s *server) refundPayment(w http.ResponseWriter, r *http.Request) {
 	var in refundBody
-	key, err := keyedBody(r, &in, true)
+	pid := r.PathValue("id")
+	key, raw, err := keyedBody(r, &in, true)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.refuse(w, r, pid, key, raw, err)
 		return
 	}
 	req, err := in.request()
 	if err != nil {
-		s.writeError(w, r, err)
+		s.refuse(w, r, pid, key, raw, err)
 		return
 	}
-	pid := r.PathValue("id")
 	if !id.Valid("pay", pid) {
-		s.writeError(w, r, payment.ErrNotFound)
+		s.refuse(w, r, pid, key, raw, payment.ErrNotFound)
 		return
 	}
 	status, body, err := s.Payments.Refund(r.Context(), principal(r.Context()).ID, key, pid, req)

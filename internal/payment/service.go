@@ -26,7 +26,12 @@ type Options struct {
 	// OperationTimeout bounds a create or refund once started; it runs even
 	// if the client goes away, so a started charge is always recorded.
 	OperationTimeout time.Duration // 30s
-	Logger           *slog.Logger
+	// Refusal renders a deterministic refusal (invalid request, illegal
+	// transition, unknown payment) exactly as the client is answered, so
+	// that an idempotent replay repeats those bytes. The transport sets
+	// it; the domain keeps the bytes opaque. Default: a bare error object.
+	Refusal func(ctx context.Context, err error) (status int, body []byte)
+	Logger  *slog.Logger
 	Now              func() time.Time
 }
 
@@ -81,6 +86,9 @@ func NewService(store Store, cache Cache, providers []Provider, opt Options) (*S
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Refusal == nil {
+		opt.Refusal = errorResponse
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -202,14 +210,21 @@ func (s *Service) Create(ctx context.Context, principal, key string, req CreateR
 	if req.Provider == "" {
 		req.Provider = s.opt.DefaultProvider
 	}
-	if err := req.Validate(s.providers); err != nil {
-		return 0, nil, err
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.OperationTimeout)
 	defer cancel()
+	if err := req.Validate(s.providers); err != nil {
+		if key == "" {
+			return 0, nil, err
+		}
+		// Under a key a refusal is an answer like any other: a retry gets
+		// the same bytes, not a fresh answer with another request id.
+		return s.idempotent(ctx, createKey(principal, key), hashOf(req), "", func(context.Context, string) (int, []byte, error) {
+			return 0, nil, err
+		})
+	}
 	var hash string
 	if key != "" {
-		key, hash = "payments.create:"+principal+":"+key, hashOf(req)
+		key, hash = createKey(principal, key), hashOf(req)
 		defer s.waits.wake(key)
 	}
 	deadline := time.Now().Add(s.opt.IdempotencyWait)
@@ -406,13 +421,14 @@ func (s *Service) idempotent(ctx context.Context, key, hash, newID string, fn fu
 		if err != nil {
 			var inv *InvalidError
 			var te *TransitionError
-			if !errors.As(err, &inv) && !errors.As(err, &te) && !errors.Is(err, ErrNotFound) {
+			var rf *refused
+			if !errors.As(err, &inv) && !errors.As(err, &te) && !errors.Is(err, ErrNotFound) && !errors.As(err, &rf) {
 				// Transient: the key stays leased so a retry after the lease
 				// resumes with the same id (the provider's idempotency key).
 				return 0, nil, err
 			}
 			// A deterministic refusal is a response like any other.
-			status, body = errorResponse(err)
+			status, body = s.opt.Refusal(ctx, err)
 		}
 		if cerr := s.store.CompleteIdempotency(ctx, key, status, body); cerr != nil {
 			s.log.Error("cannot store idempotent response", "err", cerr)
@@ -423,6 +439,36 @@ func (s *Service) idempotent(ctx context.Context, key, hash, newID string, fn fu
 		return status, body, nil
 	}
 }
+
+// Refuse remembers a refusal the transport made before the service saw
+// the request (a body that does not decode, say) under its Idempotency-Key:
+// a retry of the same bytes gets the same answer, another body under the
+// key is ErrKeyReused. refundOf is the payment of a refund, "" for a
+// create.
+func (s *Service) Refuse(ctx context.Context, principal, key, refundOf string, raw []byte, refusal error) (int, []byte, error) {
+	sum := sha256.Sum256(raw)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.OperationTimeout)
+	defer cancel()
+	scoped := createKey(principal, key)
+	if refundOf != "" {
+		scoped = refundKey(principal, refundOf, key)
+	}
+	return s.idempotent(ctx, scoped, "raw:"+hex.EncodeToString(sum[:]), "", func(context.Context, string) (int, []byte, error) {
+		return 0, nil, &refused{refusal}
+	})
+}
+
+// Keys are scoped by caller and operation, so two clients cannot collide.
+func createKey(principal, key string) string { return "payments.create:" + principal + ":" + key }
+func refundKey(principal, pid, key string) string {
+	return "payments.refund:" + principal + ":" + pid + ":" + key
+}
+
+// refused marks a transport's refusal as final, so idempotent stores it.
+type refused struct{ err error }
+
+func (r *refused) Error() string { return r.err.Error() }
+func (r *refused) Unwrap() error { return r.err }
 
 // changed refreshes the cache and tells observers. Cache failures only
 // degrade reads, which fall back to the store.
@@ -573,20 +619,17 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]*Payment, bool, err
 	return s.store.ListPayments(ctx, f)
 }
 
-// RefundRequest is the body of POST /payments/{id}/refund; Amount 0 means
-// whatever is not yet refunded (the HTTP layer passes 0 only for an
-// omitted amount: an explicit 0 or null is refused there).
+// RefundRequest is the body of POST /payments/{id}/refund.
 type RefundRequest struct {
-	Amount int64  `json:"amount,omitempty"`
+	// Amount is what to give back, in minor units; nil means whatever is
+	// not yet refunded. Zero or less is refused.
+	Amount *int64 `json:"amount,omitempty"`
 	Reason string `json:"reason,omitempty"`
 }
 
 // Refund gives back part or all of a succeeded payment. With a key, a
 // retried refund is answered from the first one and refunds once.
 func (s *Service) Refund(ctx context.Context, principal, key, pid string, req RefundRequest) (int, []byte, error) {
-	if req.Amount < 0 {
-		return 0, nil, &InvalidError{Field: "amount", Reason: "must be a positive integer number of minor units"}
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opt.OperationTimeout)
 	defer cancel()
 	run := func(ctx context.Context, refundID string) (int, []byte, error) {
@@ -599,17 +642,21 @@ func (s *Service) Refund(ctx context.Context, principal, key, pid string, req Re
 	if key == "" {
 		return run(ctx, id.New("re"))
 	}
-	return s.idempotent(ctx, "payments.refund:"+principal+":"+pid+":"+key, hashOf(req), id.New("re"), run)
+	return s.idempotent(ctx, refundKey(principal, pid, key), hashOf(req), id.New("re"), run)
 }
 
 func (s *Service) refund(ctx context.Context, pid, refundID string, req RefundRequest) (*Payment, error) {
+	// Checked inside the idempotent run, so a retry gets the same refusal.
+	if req.Amount != nil && *req.Amount <= 0 {
+		return nil, &InvalidError{Field: "amount", Reason: "must be a positive integer number of minor units; omit it to refund the rest"}
+	}
 	p, err := s.store.GetPayment(ctx, pid)
 	if err != nil {
 		return nil, err
 	}
-	amount := req.Amount
-	if amount == 0 {
-		amount = p.Amount - p.AmountRefunded
+	amount := p.Amount - p.AmountRefunded
+	if req.Amount != nil {
+		amount = *req.Amount
 	}
 	reason := req.Reason
 	if reason == "" {
@@ -732,7 +779,7 @@ func (s *Service) Stats(ctx context.Context, from, to time.Time) ([]StatIncremen
 
 // errorResponse renders a deterministic refusal for idempotent replay. Its
 // shape matches the HTTP error envelope minus the request id.
-func errorResponse(err error) (int, []byte) {
+func errorResponse(_ context.Context, err error) (int, []byte) {
 	type e struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -743,9 +790,12 @@ func errorResponse(err error) (int, []byte) {
 		Error e `json:"error"`
 	}
 	status := 409
+	var rf *refused
 	switch {
 	case errors.As(err, &inv):
 		status, body.Error = 422, e{"invalid_request", inv.Error()}
+	case errors.As(err, &rf):
+		status, body.Error = 400, e{"refused", rf.Error()}
 	case errors.As(err, &te):
 		body.Error = e{"illegal_transition", te.Error()}
 	default:

@@ -276,16 +276,16 @@ func TestRefundAndCancelRules(t *testing.T) {
 	ctx := context.Background()
 	_, b, _ := s.Create(ctx, "u", "", req(1000, "JPY", "succeed"))
 	p := decode(t, b)
-	if _, _, err := s.Refund(ctx, "u", "r1", p.ID, payment.RefundRequest{Amount: 400}); err != nil {
+	if _, _, err := s.Refund(ctx, "u", "r1", p.ID, payment.RefundRequest{Amount: ptr(int64(400))}); err != nil {
 		t.Fatal(err)
 	}
 	// Same refund key: no second refund.
-	_, rb, err := s.Refund(ctx, "u", "r1", p.ID, payment.RefundRequest{Amount: 400})
+	_, rb, err := s.Refund(ctx, "u", "r1", p.ID, payment.RefundRequest{Amount: ptr(int64(400))})
 	if err != nil || decode(t, rb).AmountRefunded != 400 {
 		t.Fatalf("replayed refund: %v %s", err, rb)
 	}
 	var inv *payment.InvalidError
-	if _, _, err := s.Refund(ctx, "u", "", p.ID, payment.RefundRequest{Amount: 601}); !errors.As(err, &inv) {
+	if _, _, err := s.Refund(ctx, "u", "", p.ID, payment.RefundRequest{Amount: ptr(int64(601))}); !errors.As(err, &inv) {
 		t.Fatalf("over-refund: %v", err)
 	}
 	_, rb, err = s.Refund(ctx, "u", "", p.ID, payment.RefundRequest{})
@@ -311,7 +311,7 @@ func TestConcurrentRefundsNeverExceedAmount(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, _ = s.Refund(ctx, "u", "", p.ID, payment.RefundRequest{Amount: 300})
+			_, _, _ = s.Refund(ctx, "u", "", p.ID, payment.RefundRequest{Amount: ptr(int64(300))})
 		}()
 	}
 	wg.Wait()
@@ -386,3 +386,5 @@ func TestWebhookRacingTheCreateAnswer(t *testing.T) {
 		t.Fatalf("replay after race: %v", err)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
