@@ -32,7 +32,7 @@ type Options struct {
 	// it; the domain keeps the bytes opaque. Default: a bare error object.
 	Refusal func(ctx context.Context, err error) (status int, body []byte)
 	Logger  *slog.Logger
-	Now              func() time.Time
+	Now     func() time.Time
 }
 
 // Observer is told about every stored change, after it is durable: the
