@@ -85,7 +85,7 @@ deploycheck:
 ## bench: load benchmarks; figures go to docs/benchmarks.md
 BENCHTIME ?= 1x
 bench:
-	scripts/deps.sh ferretdb
+	scripts/deps.sh ferretdb victorialogs
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -timeout 60m ./internal/loadtest/ | tee $(BIN)/bench.txt
 	$(GO) test -run='^$$' -bench=. -benchtime=3s -timeout 30m ./internal/store/mongo/ | tee -a $(BIN)/bench.txt
 	$(GO) run ./internal/loadtest/report < $(BIN)/bench.txt > docs/benchmarks.md

@@ -13,6 +13,7 @@
 #   chromium        Debian chromium (apt), for browser end-to-end tests
 #   promtool        Debian prometheus (apt), which provides promtool
 #   docker-compose  Debian docker-compose (apt)
+#   victorialogs    ./bin/victoria-logs, the peer of the log benchmarks (make bench only)
 #   all             everything above
 #
 # Go tools go into ./bin (ignored by git); Debian packages need root (or sudo).
@@ -23,6 +24,7 @@ STRIPE_MOCK_VERSION=v0.203.0
 STATICCHECK_VERSION=v0.8.2 # honnef.co/go/tools 2026.1.x, builds with Go 1.26
 ACTIONLINT_VERSION=v1.7.12
 GOVULNCHECK_VERSION=latest
+VICTORIALOGS_VERSION=v1.52.1 # keep in step with internal/testenv/victorialogs.go
 
 ALL=(redis ferretdb stripe-mock staticcheck actionlint govulncheck chromium promtool docker-compose)
 
@@ -165,6 +167,10 @@ install_one() {
 		;;
 	promtool)
 		command -v promtool >/dev/null 2>&1 || apt_install prometheus
+		;;
+	victorialogs)
+		need_go
+		go_install victoria-logs github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs "$VICTORIALOGS_VERSION"
 		;;
 	docker-compose)
 		command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
