@@ -18,7 +18,7 @@ TESTENV := env -u PAYMON_ADDR -u PAYMON_DATA_DIR -u PAYMON_MONGODB_URI -u PAYMON
 
 ## build: the paymon binary with the dashboard embedded
 build: $(WEB_DIST)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/paymon ./cmd/paymon
+	@scripts/step.sh "building the paymon binary (go build)" env CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/paymon ./cmd/paymon
 
 ## run: build, then start Paymon on its embedded default (SQLite in ./data, 127.0.0.1:8080)
 run: build
@@ -27,7 +27,8 @@ run: build
 ## web: the Angular dashboard, rebuilt when its sources change
 web: $(WEB_DIST)
 $(WEB_DIST): $(WEB_SRC)
-	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	@cd web && ../scripts/step.sh "installing the dashboard's npm packages (npm ci)" npm ci --no-audit --no-fund --loglevel=error
+	@cd web && ../scripts/step.sh "building the dashboard (Angular)" npm run build --silent
 	@touch $(WEB_DIST)
 
 ## test: everything CI checks; installs what is missing first
