@@ -104,6 +104,9 @@ func build(d Deps) (http.Handler, []Route) {
 		{"GET", "/api/v1/logs/stats", auth.LogsRead, s.logStats},
 
 		{"POST", "/api/v1/users", auth.AdminAll, s.createUser},
+		{"GET", "/api/v1/users", auth.AdminAll, s.listUsers},
+		{"PATCH", "/api/v1/users/{id}", auth.AdminAll, s.updateUser},
+		{"DELETE", "/api/v1/users/{id}", auth.AdminAll, s.deleteUser},
 		{"POST", "/api/v1/api-keys", auth.AdminAll, s.createAPIKey},
 		{"GET", "/api/v1/api-keys", auth.AdminAll, s.listAPIKeys},
 		{"DELETE", "/api/v1/api-keys/{id}", auth.AdminAll, s.revokeAPIKey},
