@@ -42,12 +42,15 @@ type Deps struct {
 	Streams StreamConfig
 	// Alerts lists stored alerts (nil: the list is empty).
 	Alerts *alert.Engine
+	// LoginThrottle slows password guessing (login_throttle.go).
+	LoginThrottle LoginThrottle
 }
 
 type server struct {
 	Deps
 	log     *slog.Logger
 	maxBody int64
+	logins  *loginGate
 }
 
 // Route is one entry of the route table; the OpenAPI test walks it.
@@ -71,7 +74,7 @@ func Routes(d Deps) []Route {
 }
 
 func build(d Deps) (http.Handler, []Route) {
-	s := &server{Deps: d, log: d.Logger, maxBody: d.MaxBodyBytes}
+	s := &server{Deps: d, log: d.Logger, maxBody: d.MaxBodyBytes, logins: &loginGate{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
