@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	if err := a.ensureAdmin(ctx, stdout); err != nil {
 		return fail(err)
 	}
+	a.warnLoosePermissions()
 
 	providers, err := newProviders(cfg)
 	if err != nil {
