@@ -144,6 +144,22 @@ func (s *Service) revoke(ctx context.Context, subject string) error {
 	return nil
 }
 
+// revokeAround records a revocation of subject before change and again
+// after it. The first voids what exists even if change or the second
+// write fails (and the caller's retry then finds the change undone); the
+// second voids a token issued from the old state while change was being
+// made (a client-credentials exchange that read the key just before it
+// was marked revoked).
+func (s *Service) revokeAround(ctx context.Context, subject string, change func() error) error {
+	if err := s.revoke(ctx, subject); err != nil {
+		return err
+	}
+	if err := change(); err != nil {
+		return err
+	}
+	return s.revoke(ctx, subject)
+}
+
 // Listen keeps this instance's revocations current: from bus (may be
 // nil) as they happen, and from the store every interval, which also
 // covers a lost bus message. It loads the recent ones before returning.

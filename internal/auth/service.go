@@ -188,9 +188,22 @@ func (s *Service) Login(ctx context.Context, email, password string) (TokenPair,
 	if err != nil {
 		return TokenPair{}, err
 	}
+	if !ok {
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	// Read again after the hash, which takes a while: a user disabled,
+	// deleted or re-roled meanwhile must not get a token issued after
+	// the revocation that was meant to end its access.
+	u, err = s.store.GetUser(ctx, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
 	// A disabled user's right password is refused like a wrong one,
 	// after the same work, so it does not tell who is disabled.
-	if !ok || u.Disabled {
+	if u.Disabled {
 		return TokenPair{}, ErrInvalidCredentials
 	}
 	return s.issue(ctx, u, id.New("fam"))
@@ -381,14 +394,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, name string, role Role, crea
 func (s *Service) ListAPIKeys(ctx context.Context) ([]APIKey, error) { return s.store.ListAPIKeys(ctx) }
 
 // RevokeAPIKey stops a key from working, with every token obtained from
-// it and every stream opened with it, on every instance. The revocation
-// is recorded first: should marking the key fail, a retry finds it still
-// active and marks it then.
+// it and every stream opened with it, on every instance.
 func (s *Service) RevokeAPIKey(ctx context.Context, id string) error {
-	if err := s.revoke(ctx, id); err != nil {
-		return err
-	}
-	return s.store.RevokeAPIKey(ctx, id, s.opt.Now().UTC())
+	return s.revokeAround(ctx, id, func() error { return s.store.RevokeAPIKey(ctx, id, s.opt.Now().UTC()) })
 }
 
 // Sweep deletes expired refresh tokens and revocations too old to matter.

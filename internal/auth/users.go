@@ -38,36 +38,38 @@ func (s *Service) UpdateUser(ctx context.Context, id string, ch UserChange) (Use
 	if u.Role == before.Role && u.Disabled == before.Disabled {
 		return u, nil
 	}
-	if err := s.store.UpdateUser(ctx, u.ID, u.Role, u.Disabled); err != nil {
-		return User{}, fmt.Errorf("cannot update user %s: %w", id, err)
-	}
-	if u.Disabled && !before.Disabled {
-		if err := s.store.RevokeUserRefreshTokens(ctx, u.ID); err != nil {
-			return User{}, fmt.Errorf("cannot revoke the sessions of user %s: %w", id, err)
+	change := func() error {
+		if err := s.store.UpdateUser(ctx, u.ID, u.Role, u.Disabled); err != nil {
+			return fmt.Errorf("cannot update user %s: %w", id, err)
 		}
+		if u.Disabled && !before.Disabled {
+			if err := s.store.RevokeUserRefreshTokens(ctx, u.ID); err != nil {
+				return fmt.Errorf("cannot revoke the sessions of user %s: %w", id, err)
+			}
+		}
+		return nil
 	}
 	// Re-enabling voids nothing: the user's tokens died when it was
 	// disabled.
-	if u.Role != before.Role || (u.Disabled && !before.Disabled) {
-		if err := s.revoke(ctx, u.ID); err != nil {
-			return User{}, err
-		}
+	if u.Role == before.Role && !u.Disabled {
+		return u, change()
+	}
+	if err := s.revokeAround(ctx, u.ID, change); err != nil {
+		return User{}, err
 	}
 	return u, nil
 }
 
 // DeleteUser removes a user, its sessions and, on every instance, its
-// access tokens and open streams. The revocation is recorded first, so a
-// failure halfway leaves no live token behind and a retry finishes.
+// access tokens and open streams.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	if _, err := s.store.GetUser(ctx, id); err != nil {
 		return err
 	}
-	if err := s.revoke(ctx, id); err != nil {
-		return err
-	}
-	if err := s.store.DeleteUser(ctx, id); err != nil {
-		return fmt.Errorf("cannot delete user %s: %w", id, err)
-	}
-	return nil
+	return s.revokeAround(ctx, id, func() error {
+		if err := s.store.DeleteUser(ctx, id); err != nil {
+			return fmt.Errorf("cannot delete user %s: %w", id, err)
+		}
+		return nil
+	})
 }
