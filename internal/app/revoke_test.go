@@ -273,3 +273,53 @@ func expectRevokedSSE(t *testing.T, ch <-chan sseEvent) {
 		}
 	}
 }
+
+// TestUserRoutesRefuseBadChanges: the user routes answer bad input with
+// the error envelope and the right status, admins only.
+func TestUserRoutesRefuseBadChanges(t *testing.T) {
+	e := apitest.New(t)
+	viewer := e.UserToken("v@example.test", "viewer")
+	st, body := e.Do("GET", "/api/v1/users", e.AdminToken, nil)
+	var users struct {
+		Data []struct{ ID, Email string }
+	}
+	if err := json.Unmarshal(body, &users); st != 200 || err != nil || len(users.Data) != 2 || strings.Contains(string(body), "argon2") {
+		t.Fatalf("list users: %d %s", st, body)
+	}
+	ids := map[string]string{}
+	for _, u := range users.Data {
+		ids[u.Email] = u.ID
+	}
+	self, other := ids[apitest.AdminEmail], ids["v@example.test"]
+	for _, c := range []struct {
+		method, path, token string
+		body                any
+		status              int
+		code                string
+	}{
+		{"GET", "/api/v1/users", viewer, nil, 403, "forbidden"},
+		{"PATCH", "/api/v1/users/" + other, viewer, map[string]any{"disabled": true}, 403, "forbidden"},
+		{"PATCH", "/api/v1/users/" + self, e.AdminToken, map[string]any{"disabled": true}, 409, "own_account"},
+		{"PATCH", "/api/v1/users/" + self, e.AdminToken, map[string]any{"role": "viewer"}, 409, "own_account"},
+		{"DELETE", "/api/v1/users/" + self, e.AdminToken, nil, 409, "own_account"},
+		{"PATCH", "/api/v1/users/" + other, e.AdminToken, map[string]any{"role": "ingest"}, 422, "invalid_request"},
+		{"PATCH", "/api/v1/users/" + other, e.AdminToken, map[string]any{"role": "root"}, 422, "invalid_request"},
+		{"PATCH", "/api/v1/users/" + other, e.AdminToken, map[string]any{"disabled": "yes"}, 422, "invalid_request"},
+		{"PATCH", "/api/v1/users/" + other, e.AdminToken, map[string]any{}, 422, "invalid_request"},
+		{"PATCH", "/api/v1/users/" + other, e.AdminToken, map[string]any{"email": "x@example.test"}, 400, "unknown_field"},
+		{"PATCH", "/api/v1/users/usr_missing", e.AdminToken, map[string]any{"disabled": true}, 404, "not_found"},
+		{"DELETE", "/api/v1/users/usr_missing", e.AdminToken, nil, 404, "not_found"},
+	} {
+		st, body := e.Do(c.method, c.path, c.token, c.body)
+		if st != c.status || apitest.ErrorCode(body) != c.code {
+			t.Errorf("%s %s %v: %d %s; want %d %s", c.method, c.path, c.body, st, body, c.status, c.code)
+		}
+	}
+	// Re-roled, the viewer's old token ends; a refresh gives the new role.
+	if st, body := e.Do("PATCH", "/api/v1/users/"+other, e.AdminToken, map[string]any{"role": "operator"}); st != 200 || !strings.Contains(string(body), `"role":"operator"`) {
+		t.Fatalf("re-role: %d %s", st, body)
+	}
+	if st, _ := e.Do("GET", "/api/v1/payments", viewer, nil); st != 401 {
+		t.Fatalf("the token from before the role change: %d, want 401", st)
+	}
+}

@@ -147,6 +147,10 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.Auth.CreateUser(r.Context(), req.Email, req.Password, req.Role)
 	if err != nil {
+		if errors.Is(err, auth.ErrBusy) {
+			s.writeError(w, r, errLoginBusy)
+			return
+		}
 		if errors.Is(err, auth.ErrDuplicate) {
 			s.writeError(w, r, &apiError{Status: http.StatusConflict, Code: "already_exists", Message: "a user with this email exists"})
 			return

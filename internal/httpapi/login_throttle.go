@@ -95,7 +95,7 @@ func (g *loginGate) enter(addr string, limit int) (release func(), ok bool) {
 
 var (
 	errLoginsInFlight = &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "another login from your address is under way; wait for its answer", RetryAfter: 1}
-	errLoginBusy      = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "too many logins at once; retry shortly", RetryAfter: 1}
+	errLoginBusy      = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "too many password checks at once; retry shortly", RetryAfter: 1}
 	// errLoginLeft answers a client that went away while waiting: it
 	// will not read it, but a 500 would be logged as a server fault.
 	errLoginLeft = &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "the request ended before the password was checked", RetryAfter: 1}
