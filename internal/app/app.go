@@ -107,13 +107,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		mem = a.redis
 	}
 
-	a.Auth, err = auth.NewService(ctx, authStore, cfg.JWTSecret, auth.Options{})
+	a.Auth, err = auth.NewService(ctx, authStore, cfg.JWTSecret, auth.Options{Logger: logger})
 	if err != nil {
 		return fail(err)
 	}
 	if err := a.ensureAdmin(ctx, stdout); err != nil {
 		return fail(err)
 	}
+	a.warnLoosePermissions()
 
 	providers, err := newProviders(cfg)
 	if err != nil {
@@ -141,6 +142,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	if err != nil {
 		return fail(err)
 	}
+	// Revocations travel on the same bus, and are read back from the store,
+	// so a revoked key or a disabled user loses access on every instance.
+	stopRevocations, err := a.Auth.Listen(ctx, bus, 0)
+	if err != nil {
+		return fail(err)
+	}
+	a.closers = append(a.closers, func() error { stopRevocations(); return nil })
 	a.Streams, err = realtime.NewHub(ctx, bus, realtime.Options{Logger: logger, MaxSubscribers: int(cfg.StreamMaxClients)})
 	if err != nil {
 		return fail(err)

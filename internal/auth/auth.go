@@ -67,6 +67,10 @@ type Principal struct {
 	// token's expiry and its leeway); zero for API keys, which last until
 	// revoked. Long-lived connections (streams) end then.
 	Expires time.Time
+	// IssuedAt is when the credential was obtained (an access token's
+	// issue time; for an API key, the moment it was checked): a
+	// revocation of ID at or after it ends the credential.
+	IssuedAt time.Time
 }
 
 // User is a person who logs in.
@@ -75,7 +79,9 @@ type User struct {
 	Email        string
 	PasswordHash string
 	Role         Role
-	CreatedAt    time.Time
+	// Disabled users cannot log in or refresh; their tokens are revoked.
+	Disabled  bool
+	CreatedAt time.Time
 }
 
 // RefreshToken is stored by hash; a family is the chain of rotations from
@@ -108,6 +114,9 @@ var (
 	ErrInvalidCredentials = errors.New("invalid credentials")
 	ErrInvalidToken       = errors.New("invalid or expired token")
 	ErrTokenReused        = errors.New("refresh token reused; session revoked")
+	// ErrBusy means every password-hashing slot stayed taken for the
+	// whole wait: the caller should retry shortly.
+	ErrBusy = errors.New("too many password checks in progress")
 )
 
 // Store persists identities. Every adapter passes authtest's suite.
@@ -116,6 +125,22 @@ type Store interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	CountUsers(ctx context.Context) (int64, error)
+	ListUsers(ctx context.Context) ([]User, error) // ordered by id, never nil
+	// UpdateUser sets a user's role and disabled flag (ErrNotFound).
+	UpdateUser(ctx context.Context, id string, role Role, disabled bool) error
+	// DeleteUser removes a user and its refresh tokens (ErrNotFound).
+	DeleteUser(ctx context.Context, id string) error
+	// RevokeUserRefreshTokens revokes every refresh token of a user.
+	RevokeUserRefreshTokens(ctx context.Context, userID string) error
+
+	// RevokeSubject records that every credential of subject obtained at
+	// or before at is void; a later call with an earlier at does not
+	// undo a later revocation.
+	RevokeSubject(ctx context.Context, subject string, at time.Time) error
+	// RevocationsSince lists the revocations whose time is after since;
+	// a subject may come more than once, and its latest time counts.
+	RevocationsSince(ctx context.Context, since time.Time) ([]Revocation, error)
+	DeleteRevocationsBefore(ctx context.Context, before time.Time) (int64, error)
 
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// UseRefreshToken atomically marks an unused token used and returns it.

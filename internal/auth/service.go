@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,10 @@ type Options struct {
 	AccessTTL  time.Duration // 15 minutes
 	RefreshTTL time.Duration // 30 days
 	Now        func() time.Time
+	// Hashes bounds concurrent password hashing (nil: one slot per core,
+	// DefaultHashWait).
+	Hashes *HashLimiter
+	Logger *slog.Logger
 }
 
 // Service issues and checks credentials.
@@ -42,6 +47,12 @@ type Service struct {
 	// checked on every use.
 	verifiedMu sync.Mutex
 	verified   map[string]Principal
+
+	hashes *HashLimiter
+	// rev holds recent revocations (revoke.go); bus spreads new ones.
+	rev   revocations
+	busMu sync.RWMutex
+	bus   Bus
 }
 
 // maxVerified bounds the verified-token memory; when full it starts
@@ -82,7 +93,10 @@ func NewService(ctx context.Context, store Store, jwtSecret string, opt Options)
 	if len(secret) < 32 {
 		return nil, errors.New("the JWT secret must be at least 32 bytes")
 	}
-	return &Service{store: store, secret: secret, opt: opt}, nil
+	if opt.Hashes == nil {
+		opt.Hashes = NewHashLimiter(0, 0)
+	}
+	return &Service{store: store, secret: secret, opt: opt, hashes: opt.Hashes}, nil
 }
 
 func randomBytes(n int) []byte {
@@ -116,7 +130,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password string, role R
 	if !role.Valid() {
 		return User{}, fmt.Errorf("invalid role %q", role)
 	}
-	h, err := HashPassword(password)
+	h, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return User{}, err
 	}
@@ -156,16 +170,40 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (crea
 func (s *Service) Login(ctx context.Context, email, password string) (TokenPair, error) {
 	u, err := s.store.GetUserByEmail(ctx, NormalizeEmail(email))
 	if errors.Is(err, ErrNotFound) {
+		// Made and checked within one hash slot: making it is a hash too.
+		if err := s.hashes.Acquire(ctx); err != nil {
+			return TokenPair{}, err
+		}
 		s.dummyOnce.Do(func() {
 			s.dummyHash, _ = HashPassword(base64.RawURLEncoding.EncodeToString(randomBytes(16)))
 		})
 		CheckPassword(s.dummyHash, password)
+		s.hashes.Release()
 		return TokenPair{}, ErrInvalidCredentials
 	}
 	if err != nil {
 		return TokenPair{}, err
 	}
-	if !CheckPassword(u.PasswordHash, password) {
+	ok, err := s.checkPassword(ctx, u.PasswordHash, password)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	if !ok {
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	// Read again after the hash, which takes a while: a user disabled,
+	// deleted or re-roled meanwhile must not get a token issued after
+	// the revocation that was meant to end its access.
+	u, err = s.store.GetUser(ctx, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return TokenPair{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return TokenPair{}, err
+	}
+	// A disabled user's right password is refused like a wrong one,
+	// after the same work, so it does not tell who is disabled.
+	if u.Disabled {
 		return TokenPair{}, ErrInvalidCredentials
 	}
 	return s.issue(ctx, u, id.New("fam"))
@@ -196,6 +234,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 	if err != nil {
 		return TokenPair{}, err
 	}
+	if u.Disabled {
+		return TokenPair{}, ErrInvalidToken
+	}
 	return s.issue(ctx, u, rt.Family)
 }
 
@@ -216,14 +257,30 @@ type claims struct {
 	Email string `json:"email,omitempty"`
 	Role  Role   `json:"role"`
 	Kind  string `json:"kind"`
+	// IssuedMS is the issue time in milliseconds: iat has whole seconds,
+	// too coarse to tell a token issued just before a revocation from one
+	// issued just after it (a user re-enabled and logging in again).
+	IssuedMS int64 `json:"iat_ms,omitempty"`
 	jwt.RegisteredClaims
+}
+
+// issuedAt is when the token was issued; for a token without iat_ms, the
+// start of its iat second, so that a revocation in that second voids it.
+func (c *claims) issuedAt() time.Time {
+	if c.IssuedMS > 0 {
+		return time.UnixMilli(c.IssuedMS)
+	}
+	if c.IssuedAt != nil {
+		return c.IssuedAt.Time
+	}
+	return time.Time{}
 }
 
 const issuer = "paymon"
 
 func (s *Service) accessToken(p Principal) (string, error) {
 	now := s.opt.Now()
-	c := claims{Email: p.Email, Role: p.Role, Kind: p.Kind, RegisteredClaims: jwt.RegisteredClaims{
+	c := claims{Email: p.Email, Role: p.Role, Kind: p.Kind, IssuedMS: now.UnixMilli(), RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: issuer, Subject: p.ID, IssuedAt: jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(s.opt.AccessTTL)), ID: randomToken(9),
 	}}
@@ -254,18 +311,26 @@ const APIKeyPrefix = "pmk_"
 
 // Authenticate checks a bearer credential: a JWT access token or an API key.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, error) {
+	now := s.opt.Now()
 	if strings.HasPrefix(bearer, APIKeyPrefix) {
+		// now is taken before the store is read, so a revocation that
+		// lands during the read still ends a stream opened with the key.
 		k, err := s.apiKey(ctx, bearer)
 		if err != nil {
 			return Principal{}, err
 		}
-		return Principal{ID: k.ID, Role: k.Role, Kind: "api_key"}, nil
+		return Principal{ID: k.ID, Role: k.Role, Kind: "api_key", IssuedAt: now}, nil
 	}
-	now := s.opt.Now()
 	s.verifiedMu.Lock()
 	p, ok := s.verified[bearer]
 	s.verifiedMu.Unlock()
 	if ok && now.Before(p.Expires) {
+		if s.rev.revoked(p.ID, p.IssuedAt) {
+			s.verifiedMu.Lock()
+			delete(s.verified, bearer)
+			s.verifiedMu.Unlock()
+			return Principal{}, ErrInvalidToken
+		}
 		return p, nil
 	}
 	var c claims
@@ -276,7 +341,10 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if err != nil || !c.Role.Valid() || c.Subject == "" {
 		return Principal{}, ErrInvalidToken
 	}
-	p = Principal{ID: c.Subject, Email: c.Email, Role: c.Role, Kind: c.Kind, Expires: c.ExpiresAt.Add(jwtLeeway)}
+	p = Principal{ID: c.Subject, Email: c.Email, Role: c.Role, Kind: c.Kind, Expires: c.ExpiresAt.Add(jwtLeeway), IssuedAt: c.issuedAt()}
+	if s.rev.revoked(p.ID, p.IssuedAt) {
+		return Principal{}, ErrInvalidToken
+	}
 	if c.NotBefore == nil || !c.NotBefore.After(now) {
 		s.verifiedMu.Lock()
 		if s.verified == nil || len(s.verified) >= maxVerified {
@@ -325,12 +393,20 @@ func (s *Service) CreateAPIKey(ctx context.Context, name string, role Role, crea
 // ListAPIKeys lists keys without secrets.
 func (s *Service) ListAPIKeys(ctx context.Context) ([]APIKey, error) { return s.store.ListAPIKeys(ctx) }
 
-// RevokeAPIKey stops a key from working.
+// RevokeAPIKey stops a key from working, with every token obtained from
+// it and every stream opened with it, on every instance.
 func (s *Service) RevokeAPIKey(ctx context.Context, id string) error {
-	return s.store.RevokeAPIKey(ctx, id, s.opt.Now().UTC())
+	return s.revokeAround(ctx, id, func() error { return s.store.RevokeAPIKey(ctx, id, s.opt.Now().UTC()) })
 }
 
-// Sweep deletes expired refresh tokens.
+// Sweep deletes expired refresh tokens and revocations too old to matter.
 func (s *Service) Sweep(ctx context.Context) (int64, error) {
-	return s.store.DeleteExpiredRefreshTokens(ctx, s.opt.Now())
+	n, err := s.store.DeleteExpiredRefreshTokens(ctx, s.opt.Now())
+	if err != nil {
+		return n, err
+	}
+	if _, err := s.store.DeleteRevocationsBefore(ctx, s.opt.Now().Add(-s.revocationWindow())); err != nil {
+		return n, fmt.Errorf("cannot sweep revocations: %w", err)
+	}
+	return n, nil
 }

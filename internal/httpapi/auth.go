@@ -23,13 +23,12 @@ type tokenRequest struct {
 	ClientSecret string `json:"client_secret"`
 }
 
-const loginsPerMinute = 30
+// tokensPerMinute limits the refresh and client-credentials grants per
+// address. Password logins have their own throttle (login_throttle.go),
+// which slows a guesser without ever refusing the right password.
+const tokensPerMinute = 30
 
 func (s *server) token(w http.ResponseWriter, r *http.Request) {
-	if err := s.rateLimit(r, "token", loginsPerMinute); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var req tokenRequest
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
@@ -57,6 +56,12 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 	if id, secret, ok := r.BasicAuth(); ok && req.ClientSecret == "" {
 		req.ClientID, req.ClientSecret = id, secret
 	}
+	if req.GrantType != "password" {
+		if err := s.rateLimit(r, "token", tokensPerMinute); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	var pair auth.TokenPair
 	var err error
 	switch req.GrantType {
@@ -65,7 +70,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, errBadRequest("invalid_request", "username and password are required"))
 			return
 		}
-		pair, err = s.Auth.Login(r.Context(), req.Username, req.Password)
+		pair, err = s.login(r, req.Username, req.Password)
 	case "refresh_token":
 		if req.RefreshToken == "" {
 			s.writeError(w, r, errBadRequest("invalid_request", "refresh_token is required"))
@@ -99,12 +104,8 @@ func (s *server) rateLimit(r *http.Request, bucket string, n int64) error {
 	if s.Limiter == nil {
 		return nil
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
 	now := time.Now()
-	key := "ratelimit:" + bucket + ":" + host + ":" + strconv.FormatInt(now.Unix()/60, 10)
+	key := "ratelimit:" + bucket + ":" + clientAddress(r) + ":" + strconv.FormatInt(now.Unix()/60, 10)
 	count, err := s.Limiter.Incr(r.Context(), key, 2*time.Minute)
 	if err != nil {
 		s.log.Warn("rate limiter unavailable; allowing the request", "err", err)
@@ -114,6 +115,15 @@ func (s *server) rateLimit(r *http.Request, bucket string, n int64) error {
 		return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests; slow down", RetryAfter: 60 - int(now.Unix()%60)}
 	}
 	return nil
+}
+
+// clientAddress is the caller's IP address, without the port.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (s *server) me(w http.ResponseWriter, r *http.Request) {
@@ -137,6 +147,10 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.Auth.CreateUser(r.Context(), req.Email, req.Password, req.Role)
 	if err != nil {
+		if errors.Is(err, auth.ErrBusy) {
+			s.writeError(w, r, errLoginBusy)
+			return
+		}
 		if errors.Is(err, auth.ErrDuplicate) {
 			s.writeError(w, r, &apiError{Status: http.StatusConflict, Code: "already_exists", Message: "a user with this email exists"})
 			return

@@ -42,12 +42,15 @@ type Deps struct {
 	Streams StreamConfig
 	// Alerts lists stored alerts (nil: the list is empty).
 	Alerts *alert.Engine
+	// LoginThrottle slows password guessing (login_throttle.go).
+	LoginThrottle LoginThrottle
 }
 
 type server struct {
 	Deps
 	log     *slog.Logger
 	maxBody int64
+	logins  *loginGate
 }
 
 // Route is one entry of the route table; the OpenAPI test walks it.
@@ -71,7 +74,7 @@ func Routes(d Deps) []Route {
 }
 
 func build(d Deps) (http.Handler, []Route) {
-	s := &server{Deps: d, log: d.Logger, maxBody: d.MaxBodyBytes}
+	s := &server{Deps: d, log: d.Logger, maxBody: d.MaxBodyBytes, logins: &loginGate{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -104,6 +107,9 @@ func build(d Deps) (http.Handler, []Route) {
 		{"GET", "/api/v1/logs/stats", auth.LogsRead, s.logStats},
 
 		{"POST", "/api/v1/users", auth.AdminAll, s.createUser},
+		{"GET", "/api/v1/users", auth.AdminAll, s.listUsers},
+		{"PATCH", "/api/v1/users/{id}", auth.AdminAll, s.updateUser},
+		{"DELETE", "/api/v1/users/{id}", auth.AdminAll, s.deleteUser},
 		{"POST", "/api/v1/api-keys", auth.AdminAll, s.createAPIKey},
 		{"GET", "/api/v1/api-keys", auth.AdminAll, s.listAPIKeys},
 		{"DELETE", "/api/v1/api-keys/{id}", auth.AdminAll, s.revokeAPIKey},

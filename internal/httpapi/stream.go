@@ -97,6 +97,11 @@ func (s *server) streamPrincipal(w http.ResponseWriter, r *http.Request) (auth.P
 // open past its lifetime. Clients reconnect with a fresh token.
 var errCredentialExpired = errors.New("access token expired")
 
+// errCredentialRevoked ends a stream whose credential was revoked (API
+// key revoked; user disabled, deleted or given another role) on any
+// instance.
+var errCredentialRevoked = errors.New("credential revoked")
+
 // credentialExpiry fires when p's credential stops being accepted; never
 // for credentials without an expiry (API keys). Call stop when done.
 func credentialExpiry(p auth.Principal) (expired <-chan time.Time, stop func()) {
@@ -219,6 +224,8 @@ func (c *wsClient) run(ctx context.Context) {
 	wg.Go(func() {
 		expired, stop := credentialExpiry(c.who)
 		defer stop()
+		revoked, stopRevoked := c.s.Auth.WatchRevocation(c.who)
+		defer stopRevoked()
 		select {
 		case <-ctx.Done():
 		case <-c.sub.Done():
@@ -226,6 +233,9 @@ func (c *wsClient) run(ctx context.Context) {
 			cancel() // the handshake is over; free a reader waiting on cmds
 		case <-expired:
 			c.goodbye(errCredentialExpired)
+			cancel()
+		case <-revoked:
+			c.goodbye(errCredentialRevoked)
 			cancel()
 		}
 	})
@@ -398,8 +408,8 @@ func (c *wsClient) goodbye(why error) {
 		_ = c.conn.Close(websocket.StatusPolicyViolation, "too slow: send queue full")
 	case errors.Is(why, realtime.ErrShutdown):
 		_ = c.conn.Close(websocket.StatusGoingAway, "server shutting down")
-	case errors.Is(why, errCredentialExpired):
-		_ = c.conn.Close(websocket.StatusPolicyViolation, errCredentialExpired.Error())
+	case errors.Is(why, errCredentialExpired), errors.Is(why, errCredentialRevoked):
+		_ = c.conn.Close(websocket.StatusPolicyViolation, why.Error())
 	default:
 		_ = c.conn.CloseNow()
 	}
@@ -578,12 +588,18 @@ func (s *server) streamSSE(w http.ResponseWriter, r *http.Request) {
 	defer ping.Stop()
 	expired, stopExpiry := credentialExpiry(p)
 	defer stopExpiry()
+	revoked, stopRevoked := s.Auth.WatchRevocation(p)
+	defer stopRevoked()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-expired:
 			writeSSEError(&buf, newFrameError("token_expired", "", "%v; reconnect with a fresh token and Last-Event-ID", errCredentialExpired))
+			flush()
+			return
+		case <-revoked:
+			writeSSEError(&buf, newFrameError("credential_revoked", "", "%v; this credential no longer gives access", errCredentialRevoked))
 			flush()
 			return
 		case <-sub.Done():

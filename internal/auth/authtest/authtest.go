@@ -28,6 +28,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"RefreshTokenSweep", testRefreshSweep},
 		{"APIKeys", testAPIKeys},
 		{"Secret", testSecret},
+		{"UserAdministration", testUserAdministration},
+		{"Revocations", testRevocations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -270,4 +272,143 @@ func testSecret(t *testing.T, s auth.Store) {
 	if !bytes.Equal(other, []byte{0, 1, 2, 255}) {
 		t.Fatalf("binary secret = %v", other)
 	}
+}
+
+func testUserAdministration(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	if us, err := s.ListUsers(ctx); err != nil || us == nil || len(us) != 0 {
+		t.Fatalf("ListUsers on an empty store = %#v, %v; want an empty slice", us, err)
+	}
+	a := auth.User{ID: id.New("usr"), Email: "a@example.test", PasswordHash: "h", Role: auth.RoleAdmin, CreatedAt: base}
+	b := auth.User{ID: id.New("usr"), Email: "b@example.test", PasswordHash: "h", Role: auth.RoleViewer, CreatedAt: base}
+	for _, u := range []auth.User{a, b} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.UpdateUser(ctx, b.ID, auth.RoleOperator, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetUserByEmail(ctx, b.Email)
+	if err != nil || got.Role != auth.RoleOperator || !got.Disabled {
+		t.Fatalf("after update: %+v, %v; want operator, disabled", got, err)
+	}
+	us, err := s.ListUsers(ctx)
+	if err != nil || len(us) != 2 || us[0].ID != a.ID || us[1].ID != b.ID || us[0].Disabled || !us[1].Disabled {
+		t.Fatalf("ListUsers = %+v, %v", us, err)
+	}
+	if err := s.UpdateUser(ctx, b.ID, auth.RoleOperator, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetUser(ctx, b.ID); got.Disabled {
+		t.Fatal("still disabled after re-enabling")
+	}
+	if err := s.UpdateUser(ctx, "usr_missing", auth.RoleViewer, false); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("UpdateUser(missing): %v", err)
+	}
+
+	rt := token("fam_b", base.Add(time.Hour))
+	rt.UserID = b.ID
+	if err := s.CreateRefreshToken(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	other := token("fam_a", base.Add(time.Hour))
+	other.UserID = a.ID
+	if err := s.CreateRefreshToken(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeUserRefreshTokens(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UseRefreshToken(ctx, rt.Hash); err != nil || !got.Revoked {
+		t.Fatalf("b's token after RevokeUserRefreshTokens: %+v, %v; want revoked", got, err)
+	}
+	if got, err := s.UseRefreshToken(ctx, other.Hash); err != nil || got.Revoked {
+		t.Fatalf("a's token after revoking b's: %+v, %v; want untouched", got, err)
+	}
+
+	rt2 := token("fam_b2", base.Add(time.Hour))
+	rt2.UserID = b.ID
+	if err := s.CreateRefreshToken(ctx, rt2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetUser(ctx, b.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("GetUser after delete: %v", err)
+	}
+	if _, err := s.UseRefreshToken(ctx, rt2.Hash); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("a deleted user's refresh token: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteUser(ctx, b.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("deleting twice: %v", err)
+	}
+	// The email is free again.
+	b.ID = id.New("usr")
+	if err := s.CreateUser(ctx, b); err != nil {
+		t.Fatalf("re-creating a deleted user's email: %v", err)
+	}
+	if got, _ := s.GetUser(ctx, b.ID); got.Disabled {
+		t.Fatal("a new user with a deleted user's email is disabled")
+	}
+}
+
+func testRevocations(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	if rs, err := s.RevocationsSince(ctx, base.Add(-time.Hour)); err != nil || rs == nil || len(rs) != 0 {
+		t.Fatalf("RevocationsSince on an empty store = %#v, %v; want an empty slice", rs, err)
+	}
+	for _, r := range []auth.Revocation{
+		{Subject: "usr_1", At: base},
+		{Subject: "key_1", At: base.Add(time.Minute)},
+		{Subject: "usr_1", At: base.Add(2 * time.Minute)},
+		{Subject: "usr_1", At: base.Add(time.Second)}, // earlier: the latest stays
+		{Subject: "usr_old", At: base.Add(-time.Hour)},
+	} {
+		if err := s.RevokeSubject(ctx, r.Subject, r.At); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := s.RevocationsSince(ctx, base.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := latest(rs)
+	if len(got) != 2 || !got["usr_1"].Equal(base.Add(2*time.Minute)) || !got["key_1"].Equal(base.Add(time.Minute)) {
+		t.Fatalf("RevocationsSince = %+v; want usr_1 at +2m and key_1 at +1m", rs)
+	}
+	if _, err := s.DeleteRevocationsBefore(ctx, base.Add(90*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ = s.RevocationsSince(ctx, base.Add(-2*time.Hour))
+	if got := latest(rs); len(got) != 1 || !got["usr_1"].Equal(base.Add(2*time.Minute)) {
+		t.Fatalf("after the sweep: %+v; want usr_1 at +2m only", rs)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.RevokeSubject(ctx, "usr_race", base.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	rs, _ = s.RevocationsSince(ctx, base.Add(-2*time.Hour))
+	if at := latest(rs)["usr_race"]; !at.Equal(base.Add(7 * time.Second)) {
+		t.Fatalf("concurrent revocations: latest %v, want %v", at, base.Add(7*time.Second))
+	}
+}
+
+// latest is the latest revocation time per subject.
+func latest(rs []auth.Revocation) map[string]time.Time {
+	m := map[string]time.Time{}
+	for _, r := range rs {
+		if r.At.After(m[r.Subject]) {
+			m[r.Subject] = r.At
+		}
+	}
+	return m
 }

@@ -17,13 +17,18 @@ type userDoc struct {
 	Email        string    `bson:"email"`
 	PasswordHash string    `bson:"password_hash"`
 	Role         string    `bson:"role"`
+	Disabled     bool      `bson:"disabled,omitempty"`
 	CreatedAt    time.Time `bson:"created_at"`
+}
+
+func (d userDoc) user() auth.User {
+	return auth.User{ID: d.ID, Email: d.Email, PasswordHash: d.PasswordHash, Role: auth.Role(d.Role), Disabled: d.Disabled, CreatedAt: d.CreatedAt.UTC()}
 }
 
 // CreateUser implements auth.Store.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
 	start := time.Now()
-	_, err := s.users.InsertOne(ctx, userDoc{ID: u.ID, Email: u.Email, PasswordHash: u.PasswordHash, Role: string(u.Role), CreatedAt: msTime(u.CreatedAt)})
+	_, err := s.users.InsertOne(ctx, userDoc{ID: u.ID, Email: u.Email, PasswordHash: u.PasswordHash, Role: string(u.Role), Disabled: u.Disabled, CreatedAt: msTime(u.CreatedAt)})
 	if isDuplicate(err) {
 		err = auth.ErrDuplicate
 	}
@@ -40,7 +45,7 @@ func (s *Store) getUser(ctx context.Context, filter bson.D) (auth.User, error) {
 	if err = s.done("get_user", start, err); err != nil {
 		return auth.User{}, err
 	}
-	return auth.User{ID: d.ID, Email: d.Email, PasswordHash: d.PasswordHash, Role: auth.Role(d.Role), CreatedAt: d.CreatedAt.UTC()}, nil
+	return d.user(), nil
 }
 
 // GetUser implements auth.Store.

@@ -21,15 +21,23 @@ func (db *DB) CreateUser(ctx context.Context, u auth.User) error {
 }
 
 func (db *DB) getUser(ctx context.Context, where string, arg any) (auth.User, error) {
-	var u auth.User
-	var role string
-	var ca int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, email, password_hash, role, created_at FROM users WHERE `+where, arg).Scan(&u.ID, &u.Email, &u.PasswordHash, &role, &ca)
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+where, arg).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, auth.ErrNotFound
 	}
-	u.Role, u.CreatedAt = auth.Role(role), fromMS(ca)
 	return u, readErr(err)
+}
+
+// userCols reads the disabled flag from users_disabled (auth_users.go).
+const userCols = `id, email, password_hash, role, created_at, EXISTS(SELECT 1 FROM users_disabled d WHERE d.user_id = users.id)`
+
+func scanUser(scan func(...any) error) (auth.User, error) {
+	var u auth.User
+	var role string
+	var ca int64
+	err := scan(&u.ID, &u.Email, &u.PasswordHash, &role, &ca, &u.Disabled)
+	u.Role, u.CreatedAt = auth.Role(role), fromMS(ca)
+	return u, err
 }
 
 // GetUser implements auth.Store.
