@@ -50,6 +50,13 @@ func syslogPaymon(t *testing.T, env ...string) (*testenv.Paymon, int, string) {
 // by message.
 func syslogWaitLogs(t *testing.T, p *testenv.Paymon, token, service string, want int) map[string]map[string]any {
 	t.Helper()
+	return syslogWaitLogsOr(t, p, token, service, want, nil)
+}
+
+// syslogWaitLogsOr is syslogWaitLogs that also shows the shipper's
+// output when the entries do not all arrive.
+func syslogWaitLogsOr(t *testing.T, p *testenv.Paymon, token, service string, want int, shipper fmt.Stringer) map[string]map[string]any {
+	t.Helper()
 	q := "service=" + url.QueryEscape(service)
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -61,7 +68,7 @@ func syslogWaitLogs(t *testing.T, p *testenv.Paymon, token, service string, want
 				out[msg] = e
 			}
 			if len(es) != want {
-				t.Fatalf("service %s: %d entries, want %d; paymon output:\n%s", service, len(es), want, p.Output())
+				t.Fatalf("service %s: %d entries, want %d; paymon output:\n%s\nshipper output:\n%v", service, len(es), want, p.Output(), shipper)
 			}
 			return out
 		}

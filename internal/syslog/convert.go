@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -108,7 +109,7 @@ func (p *parser) parse(msg []byte) (logbook.Entry, error) {
 		if m.Message == nil {
 			// RFC 3164 §4.3.2: a valid PRI without a valid header: what
 			// follows the PRI is the content.
-			e.Message = string(rest)
+			e.Message = strings.TrimSpace(string(rest))
 		}
 		if e.Time.IsZero() || len(rest) == 0 || rest[0] < '0' || rest[0] > '9' {
 			e.Time = p.fixStamp(e.Time, now)
@@ -179,8 +180,10 @@ func entryFrom(b *gosyslog.Base) logbook.Entry {
 		e.Attributes["msgid"] = *b.MsgID
 	}
 	if b.Message != nil {
-		// RFC 5424 §6.4 allows a UTF-8 byte order mark before the text.
-		e.Message = string(bytes.TrimPrefix([]byte(*b.Message), []byte("\uFEFF")))
+		// RFC 5424 §6.4 allows a UTF-8 byte order mark before the text;
+		// rsyslog's templates put a space before a BSD message's text,
+		// and octet-counted frames often end with the sender's LF.
+		e.Message = strings.TrimSpace(strings.TrimPrefix(*b.Message, "\uFEFF"))
 	}
 	return e
 }

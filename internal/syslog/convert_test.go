@@ -97,6 +97,10 @@ func TestParseFallbacks(t *testing.T) {
 	if err != nil || e.Message != "plain text without PRI" || e.Level != logbook.LevelInfo || e.Service != "unknown" {
 		t.Errorf("PRI-less line: %+v, %v", e, err)
 	}
+	e, err = p.parse([]byte("<13>1 - host app - - -  rsyslog's leading space\n"))
+	if err != nil || e.Message != "rsyslog's leading space" {
+		t.Errorf("leading space: %q, %v", e.Message, err)
+	}
 	e, err = p.parse([]byte("<11>no header here"))
 	if err != nil || e.Message != "no header here" || e.Level != logbook.LevelError {
 		t.Errorf("PRI without header: %+v, %v", e, err)
