@@ -93,3 +93,42 @@ func TestSyslogNGIntoSyslogListener(t *testing.T) {
 	}
 	syslogNGClean(t, out)
 }
+
+// syslog-ng's http() destination with the stock JSON template (syslog
+// level words, program, host) into POST /api/v1/logs with an ingest key:
+// every line arrives with its level mapped, none dropped. It needs the
+// lenient native decoder (levels like "notice", unknown fields kept).
+func TestSyslogNGHTTPIntoLogsAPI(t *testing.T) {
+	p := testenv.StartPaymon(t)
+	_, key := p.APIKey("syslog-ng", "ingest")
+	vals := struct {
+		InputPort         int
+		PaymonURL, APIKey string
+	}{syslogFreePort(t), p.URL, key}
+	out := syslogNG(t, "testdata/syslog-ng/http.conf", vals)
+	c := syslogDial(t, vals.InputPort, out)
+	const rounds = 25
+	var b bytes.Buffer
+	for r := range rounds {
+		for sev, s := range syslogSeverities {
+			fmt.Fprintf(&b, "<%d>%s app-host sng-http[%d]: %s round %d via syslog-ng http\n", 8+sev, time.Now().Format(time.Stamp), 300+r, s.name, r)
+		}
+	}
+	if _, err := c.Write(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	got := syslogWaitLogsOr(t, p, p.AdminToken(), "sng-http", rounds*len(syslogSeverities), out)
+	for r := range rounds {
+		for _, s := range syslogSeverities {
+			msg := fmt.Sprintf("%s round %d via syslog-ng http", s.name, r)
+			e, ok := got[msg]
+			if !ok {
+				t.Fatalf("%q missing", msg)
+			}
+			if attrs, _ := e["attributes"].(map[string]any); e["level"] != s.level || attrs["host"] != "app-host" {
+				t.Errorf("%q: level %v attributes %v, want level %s", msg, e["level"], attrs, s.level)
+			}
+		}
+	}
+	syslogNGClean(t, out)
+}
