@@ -34,7 +34,11 @@ type Ingester interface {
 type Options struct {
 	MaxMessage  int           // bytes of one frame or datagram (default 64 KiB); longer ones are skipped
 	MaxConns    int           // concurrent TCP connections (default 256); more are closed at once
-	IdleTimeout time.Duration // a TCP connection silent this long is closed (default 5 min)
+	// IdleTimeout closes a TCP connection silent this long (default 1 h).
+	// Long, because a sender writing into a connection the receiver just
+	// closed may lose that message; dead peers are found sooner by TCP
+	// keep-alive, which Go turns on for accepted connections.
+	IdleTimeout time.Duration
 	BatchLines  int           // entries per store write (default 1000)
 	BatchBytes  int           // message bytes per store write (default 256 KiB)
 	// UDPDelay is how long datagrams wait for more to share a store write
@@ -82,7 +86,7 @@ func Listen(addr string, logs Ingester, opt Options) (*Listener, error) {
 		opt.MaxConns = 256
 	}
 	if opt.IdleTimeout <= 0 {
-		opt.IdleTimeout = 5 * time.Minute
+		opt.IdleTimeout = time.Hour
 	}
 	if opt.BatchLines <= 0 {
 		opt.BatchLines = 1000
