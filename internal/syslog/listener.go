@@ -32,15 +32,15 @@ type Ingester interface {
 // Options bound the listener; zero values take the documented defaults
 // (docs/logs.md, "Syslog").
 type Options struct {
-	MaxMessage  int           // bytes of one frame or datagram (default 64 KiB); longer ones are skipped
-	MaxConns    int           // concurrent TCP connections (default 256); more are closed at once
+	MaxMessage int // bytes of one frame or datagram (default 64 KiB); longer ones are skipped
+	MaxConns   int // concurrent TCP connections (default 256); more are closed at once
 	// IdleTimeout closes a TCP connection silent this long (default 1 h).
 	// Long, because a sender writing into a connection the receiver just
 	// closed may lose that message; dead peers are found sooner by TCP
 	// keep-alive, which Go turns on for accepted connections.
 	IdleTimeout time.Duration
-	BatchLines  int           // entries per store write (default 1000)
-	BatchBytes  int           // message bytes per store write (default 256 KiB)
+	BatchLines  int // entries per store write (default 1000)
+	BatchBytes  int // message bytes per store write (default 256 KiB)
 	// UDPDelay is how long datagrams wait for more to share a store write
 	// (default 5 ms); TCP needs no timer, see serveConn.
 	UDPDelay time.Duration
