@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -13,7 +14,7 @@ import (
 func TestLoggerIntoSyslogListener(t *testing.T) {
 	logger := syslogNeed(t, "logger", "logger", "/usr/bin/logger")
 	p, port, token := syslogPaymon(t)
-	for _, tc := range []struct {
+	cases := []struct {
 		name string
 		args []string
 		sd   bool // RFC 5424 carries structured data
@@ -23,7 +24,8 @@ func TestLoggerIntoSyslogListener(t *testing.T) {
 		{"rfc5424-udp", []string{"--rfc5424", "--udp"}, true},
 		{"rfc3164-tcp", []string{"--rfc3164", "--tcp"}, false},
 		{"rfc3164-udp", []string{"--rfc3164", "--udp"}, false},
-	} {
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tag := "logger-" + tc.name
 			for i, sev := range syslogSeverities {
@@ -57,5 +59,17 @@ func TestLoggerIntoSyslogListener(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Every entry counted under the syslog format.
+	status, body := p.Do("GET", "/metrics", "", "")
+	var total float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "paymon_logs_ingested_total{") && strings.Contains(line, `format="syslog"`) {
+			v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			total += v
+		}
+	}
+	if want := float64(len(cases) * len(syslogSeverities)); status != 200 || total != want {
+		t.Errorf("paymon_logs_ingested_total{format=\"syslog\"} sums to %v (status %d), want %v", total, status, want)
 	}
 }
