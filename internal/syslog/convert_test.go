@@ -27,6 +27,20 @@ func TestParseRFC5424(t *testing.T) {
 	}
 }
 
+func TestParseStructuredDataEscapes(t *testing.T) {
+	p := newParser(time.Now, logbook.DefaultLimits)
+	e, err := p.parse([]byte(`<14>1 - h a - - [q@1 v="say \"hi\" \] \\ ok"][timeQuality tzKnown="1"] m`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, _ := e.Attributes["sd"].(map[string]any)
+	q, _ := sd["q@1"].(map[string]any)
+	tq, _ := sd["timeQuality"].(map[string]any)
+	if q["v"] != `say "hi" ] \ ok` || tq["tzKnown"] != "1" {
+		t.Errorf("sd = %v", sd)
+	}
+}
+
 func TestParseRFC3164(t *testing.T) {
 	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.Local)
 	p := newParser(func() time.Time { return now }, logbook.DefaultLimits)
