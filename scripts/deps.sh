@@ -13,6 +13,8 @@
 #   chromium        Debian chromium (apt), for browser end-to-end tests
 #   promtool        Debian prometheus (apt), which provides promtool
 #   docker-compose  Debian docker-compose (apt)
+#   node-shippers   Debian nodejs and npm (apt), and `npm ci` of winston and pino
+#                   in internal/shippers/testdata/node (versions pinned by its lock)
 #   all             everything above
 #
 # Go tools go into ./bin (ignored by git); Debian packages need root (or sudo).
@@ -24,7 +26,7 @@ STATICCHECK_VERSION=v0.8.2 # honnef.co/go/tools 2026.1.x, builds with Go 1.26
 ACTIONLINT_VERSION=v1.7.12
 GOVULNCHECK_VERSION=latest
 
-ALL=(redis ferretdb stripe-mock staticcheck actionlint govulncheck chromium promtool docker-compose)
+ALL=(redis ferretdb stripe-mock staticcheck actionlint govulncheck chromium promtool docker-compose node-shippers)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/bin"
@@ -133,6 +135,17 @@ need_go() {
 	command -v go >/dev/null 2>&1 || die "go not found in PATH"
 }
 
+# npm_ci DIR installs DIR's locked npm packages when node_modules is
+# missing or older than package-lock.json.
+npm_ci() {
+	local dir=$1
+	if [ -f "$dir/node_modules/.package-lock.json" ] && [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		return 0
+	fi
+	(cd "$dir" && quietly npm ci --no-audit --no-fund)
+	say "installed the npm packages of ${dir#"$ROOT"/} (npm ci)"
+}
+
 # ---- main ------------------------------------------------------------------
 
 install_one() {
@@ -168,6 +181,11 @@ install_one() {
 		;;
 	docker-compose)
 		command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+		;;
+	node-shippers)
+		command -v node >/dev/null 2>&1 || apt_install nodejs
+		command -v npm >/dev/null 2>&1 || apt_install npm
+		npm_ci "$ROOT/internal/shippers/testdata/node"
 		;;
 	*)
 		die "unknown dependency '$1' (known: ${ALL[*]} all)"
