@@ -15,7 +15,9 @@ import (
 
 // nodeDir is the Node project the winston and pino tests run (installed
 // by scripts/deps.sh node-shippers with npm ci).
-func nodeDir() string { return filepath.Join(testenv.Root(), "internal", "shippers", "testdata", "node") }
+func nodeDir() string {
+	return filepath.Join(testenv.Root(), "internal", "shippers", "testdata", "node")
+}
 
 // nodeMissing skips the test, or fails it when PAYMON_TESTENV_REQUIRE=1,
 // as testenv does for its servers.
