@@ -17,6 +17,8 @@
 #   syslog-ng       ./bin/syslog-ng-root: Debian's syslog-ng-core and syslog-ng-mod-http
 #                   unpacked, not installed (they conflict with rsyslog, the system daemon
 #                   either would be); only their libraries are installed with apt
+#   node-shippers   Debian nodejs and npm (apt), and `npm ci` of winston and pino
+#                   in internal/shippers/testdata/node (versions pinned by its lock)
 #   all             everything above
 #
 # Go tools go into ./bin (ignored by git); Debian packages need root (or sudo).
@@ -28,7 +30,7 @@ STATICCHECK_VERSION=v0.8.2 # honnef.co/go/tools 2026.1.x, builds with Go 1.26
 ACTIONLINT_VERSION=v1.7.12
 GOVULNCHECK_VERSION=latest
 
-ALL=(redis ferretdb stripe-mock staticcheck actionlint govulncheck chromium promtool docker-compose rsyslog syslog-ng)
+ALL=(redis ferretdb stripe-mock staticcheck actionlint govulncheck chromium promtool docker-compose rsyslog syslog-ng node-shippers)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/bin"
@@ -167,6 +169,17 @@ need_go() {
 	command -v go >/dev/null 2>&1 || die "go not found in PATH"
 }
 
+# npm_ci DIR installs DIR's locked npm packages when node_modules is
+# missing or older than package-lock.json.
+npm_ci() {
+	local dir=$1
+	if [ -f "$dir/node_modules/.package-lock.json" ] && [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		return 0
+	fi
+	(cd "$dir" && quietly npm ci --no-audit --no-fund)
+	say "installed the npm packages of ${dir#"$ROOT"/} (npm ci)"
+}
+
 # ---- main ------------------------------------------------------------------
 
 install_one() {
@@ -208,6 +221,11 @@ install_one() {
 		;;
 	syslog-ng)
 		unpack_syslog_ng
+		;;
+	node-shippers)
+		command -v node >/dev/null 2>&1 || apt_install nodejs
+		command -v npm >/dev/null 2>&1 || apt_install npm
+		npm_ci "$ROOT/internal/shippers/testdata/node"
 		;;
 	*)
 		die "unknown dependency '$1' (known: ${ALL[*]} all)"
