@@ -13,6 +13,12 @@
 #   chromium        Debian chromium (apt), for browser end-to-end tests
 #   promtool        Debian prometheus (apt), which provides promtool
 #   docker-compose  Debian docker-compose (apt)
+#   rsyslog         Debian rsyslog (apt), for the shipper tests (rsyslogd runs in the foreground)
+#   syslog-ng       ./bin/syslog-ng-root: Debian's syslog-ng-core and syslog-ng-mod-http
+#                   unpacked, not installed (they conflict with rsyslog, the system daemon
+#                   either would be); only their libraries are installed with apt
+#   node-shippers   Debian nodejs and npm (apt), and `npm ci` of winston and pino
+#                   in internal/shippers/testdata/node (versions pinned by its lock)
 #   victorialogs    ./bin/victoria-logs, the peer of the log benchmarks (make bench only)
 #   all             everything above
 #
@@ -26,7 +32,7 @@ ACTIONLINT_VERSION=v1.7.12
 GOVULNCHECK_VERSION=latest
 VICTORIALOGS_VERSION=v1.52.1 # keep in step with internal/testenv/victorialogs.go
 
-ALL=(redis ferretdb stripe-mock staticcheck actionlint govulncheck chromium promtool docker-compose)
+ALL=(redis ferretdb stripe-mock staticcheck actionlint govulncheck chromium promtool docker-compose rsyslog syslog-ng node-shippers)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/bin"
@@ -131,8 +137,49 @@ build_ferretdb() {
 	say "built bin/ferretdb (FerretDB $(go version -m "$out" | awk '$2 == "github.com/FerretDB/FerretDB" { print $3; exit }'))"
 }
 
+# unpack_syslog_ng extracts syslog-ng 3.38 and its http() module into
+# ./bin/syslog-ng-root without installing them: syslog-ng-core conflicts
+# with rsyslog, as each is a system syslog daemon. The libraries they link
+# against do not conflict and are installed with apt.
+unpack_syslog_ng() {
+	local root="$BIN/syslog-ng-root" tmp deb missing=() p
+	if [ -x "$root/usr/sbin/syslog-ng" ] && [ -e "$root/usr/lib/syslog-ng/3.38/libhttp.so" ]; then
+		return 0
+	fi
+	for p in libivykis0 libnet1 libpcre3 libwrap0 libjson-c5 libcurl4 libglib2.0-0; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		apt_install "${missing[@]}"
+	elif [ "$APT_UPDATED" = 0 ] && ! apt-cache show syslog-ng-core >/dev/null 2>&1; then
+		apt_get update
+		APT_UPDATED=1
+	fi
+	tmp=$(mktemp -d)
+	(cd "$tmp" && quietly apt-get download syslog-ng-core syslog-ng-mod-http)
+	rm -rf "$root.tmp"
+	mkdir -p "$root.tmp"
+	for deb in "$tmp"/*.deb; do
+		quietly dpkg -x "$deb" "$root.tmp"
+	done
+	rm -rf "$tmp" "$root"
+	mv "$root.tmp" "$root"
+	say "unpacked syslog-ng $(LD_LIBRARY_PATH="$root/usr/lib/syslog-ng" "$root/usr/sbin/syslog-ng" --version 2>/dev/null | awk 'NR == 1 { gsub(/[()]/, "", $3); print $3 }') into bin/syslog-ng-root"
+}
+
 need_go() {
 	command -v go >/dev/null 2>&1 || die "go not found in PATH"
+}
+
+# npm_ci DIR installs DIR's locked npm packages when node_modules is
+# missing or older than package-lock.json.
+npm_ci() {
+	local dir=$1
+	if [ -f "$dir/node_modules/.package-lock.json" ] && [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		return 0
+	fi
+	(cd "$dir" && quietly npm ci --no-audit --no-fund)
+	say "installed the npm packages of ${dir#"$ROOT"/} (npm ci)"
 }
 
 # ---- main ------------------------------------------------------------------
@@ -174,6 +221,17 @@ install_one() {
 		;;
 	docker-compose)
 		command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+		;;
+	rsyslog)
+		command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || apt_install rsyslog
+		;;
+	syslog-ng)
+		unpack_syslog_ng
+		;;
+	node-shippers)
+		command -v node >/dev/null 2>&1 || apt_install nodejs
+		command -v npm >/dev/null 2>&1 || apt_install npm
+		npm_ci "$ROOT/internal/shippers/testdata/node"
 		;;
 	*)
 		die "unknown dependency '$1' (known: ${ALL[*]} all)"

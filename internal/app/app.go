@@ -32,6 +32,7 @@ import (
 	"github.com/paymon/paymon/internal/realtime"
 	mongostore "github.com/paymon/paymon/internal/store/mongo"
 	"github.com/paymon/paymon/internal/store/sqlite"
+	"github.com/paymon/paymon/internal/syslog"
 	"github.com/paymon/paymon/web"
 )
 
@@ -52,6 +53,8 @@ type App struct {
 	// Streams fans payments, logs and alerts out to live clients; the
 	// alert engine and the log ingest publish through it.
 	Streams *realtime.Hub
+	// Syslog is the syslog listener, nil unless PAYMON_SYSLOG_ADDR is set.
+	Syslog *syslog.Listener
 }
 
 func (a *App) Close() error {
@@ -190,7 +193,31 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		Alerts:       a.Alerts,
 		Streams:      httpapi.StreamConfig{Hub: a.Streams},
 	})
+	if err := a.startSyslog(stdout); err != nil {
+		return fail(err)
+	}
 	return a, nil
+}
+
+// startSyslog opens the syslog listener when PAYMON_SYSLOG_ADDR is set.
+// Its closer runs before the log service's (closers run in reverse), so
+// what it has read is written.
+func (a *App) startSyslog(stdout io.Writer) error {
+	if a.cfg.SyslogAddr == "" {
+		return nil
+	}
+	l, err := syslog.Listen(a.cfg.SyslogAddr, a.Logs, syslog.Options{Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("PAYMON_SYSLOG_ADDR: %w", err)
+	}
+	a.Syslog = l
+	a.closers = append(a.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return l.Close(ctx)
+	})
+	fmt.Fprintf(stdout, "Syslog listening on tcp and udp %s (no authentication: keep it on a trusted network)\n", l.Addr())
+	return nil
 }
 
 // newBus is the one place the event bus is chosen: in-process for one

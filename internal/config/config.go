@@ -58,6 +58,8 @@ type Config struct {
 	MaxBodyBytes     int64
 	PendingTimeout   time.Duration
 	StreamMaxClients int64
+	// SyslogAddr enables the syslog listener (TCP and UDP) when set.
+	SyslogAddr string
 }
 
 type option struct {
@@ -166,6 +168,15 @@ func options() []option {
 		}},
 		{"PAYMON_PENDING_TIMEOUT", "pending-timeout", "24h", "how long a payment may stay pending before the reconciler fails it", false, durOpt(time.Minute, func(c *Config) *time.Duration { return &c.PendingTimeout })},
 		{"PAYMON_STREAM_MAX_CLIENTS", "stream-max-clients", "10000", "most WebSocket and SSE streams one instance keeps open; more get 503", false, intOpt(1, func(c *Config) *int64 { return &c.StreamMaxClients })},
+		{"PAYMON_SYSLOG_ADDR", "syslog-addr", "", "address (host:port) of the syslog listener, TCP and UDP (RFC 5424/3164); off when unset. It has no authentication: bind it to loopback or a trusted network", false, func(c *Config, v string) error {
+			if v != "" {
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					return fmt.Errorf("must be host:port: %w", err)
+				}
+			}
+			c.SyslogAddr = v
+			return nil
+		}},
 	}
 }
 
@@ -362,5 +373,6 @@ func (c *Config) values() map[string]string {
 		"PAYMON_ALERT_ERROR_LOG_WINDOW": c.AlertErrorLogWindow.String(), "PAYMON_LOG_LEVEL": c.LogLevel.String(), "PAYMON_ACCESS_LOG": strconv.FormatBool(c.AccessLog),
 		"PAYMON_LOG_RETENTION": c.LogRetention, "PAYMON_MAX_BODY_BYTES": strconv.FormatInt(c.MaxBodyBytes, 10),
 		"PAYMON_PENDING_TIMEOUT": c.PendingTimeout.String(), "PAYMON_STREAM_MAX_CLIENTS": strconv.FormatInt(c.StreamMaxClients, 10),
+		"PAYMON_SYSLOG_ADDR": c.SyslogAddr,
 	}
 }

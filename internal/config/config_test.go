@@ -55,6 +55,7 @@ func TestInvalidValuesAreRefused(t *testing.T) {
 		"PAYMON_ALERT_ERROR_LOG_THRESHOLD=-3":   "PAYMON_ALERT_ERROR_LOG_THRESHOLD",
 		"PAYMON_ALERT_ERROR_LOG_WINDOW=1h-ish":  "PAYMON_ALERT_ERROR_LOG_WINDOW",
 		"PAYMON_STREAM_MAX_CLIENTS=0":           "PAYMON_STREAM_MAX_CLIENTS",
+		"PAYMON_SYSLOG_ADDR=5514":               "PAYMON_SYSLOG_ADDR",
 	}
 	for kv, want := range cases {
 		_, err := Load(nil, []string{kv}, io.Discard)
@@ -85,6 +86,17 @@ func TestUsageNamesEverySetting(t *testing.T) {
 		if !strings.Contains(b.String(), n) {
 			t.Errorf("usage lacks %s", n)
 		}
+	}
+}
+
+func TestSyslogAddr(t *testing.T) {
+	c, err := Load(nil, nil, io.Discard)
+	if err != nil || c.SyslogAddr != "" {
+		t.Fatalf("default: %q, %v; want the listener off", c.SyslogAddr, err)
+	}
+	c, err = Load(nil, []string{"PAYMON_SYSLOG_ADDR=127.0.0.1:5514"}, io.Discard)
+	if err != nil || c.SyslogAddr != "127.0.0.1:5514" || !strings.Contains(c.String(), "PAYMON_SYSLOG_ADDR=127.0.0.1:5514") {
+		t.Fatalf("set: %+v, %v", c, err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,14 +20,158 @@ import (
 // so a buffer is free again once Decode returns.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// ingestLogs answers 201 {"accepted":N} once every entry is durably
-// stored (201, not 202: nothing is left to do when it answers). A batch
-// is all-or-nothing: the first bad entry refuses it, naming its line.
+// ingestLogs stores what a shipper sends and answers once the stored
+// entries are durable. By default it is lenient (logbook.DecodeLines):
+// good lines are stored and bad ones reported, 200
+// {"accepted","rejected","errors"}, since shippers drop a whole batch
+// answered with a 4xx and winston warns on anything but 200. A request
+// where nothing could be stored is an error. ?strict=true is the
+// all-or-nothing decoder that refuses unknown fields, answered 201
+// {"accepted":N} as before.
 func (s *server) ingestLogs(w http.ResponseWriter, r *http.Request) {
 	if !s.logsEnabled(w, r) {
 		return
 	}
 	lim := s.Logs.Limits()
+	opt, strict, err := ingestOptions(r, lim)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	buf, err := s.readLogBody(w, r, lim)
+	if buf != nil {
+		defer func() {
+			if buf.Cap() <= 2*int(lim.MaxBody) {
+				buf.Reset()
+				bodyPool.Put(buf)
+			}
+		}()
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if strict {
+		entries, err := logbook.Decode(buf.Bytes(), s.Logs.Now(), lim)
+		if err != nil {
+			s.writeError(w, r, decodeErr(err))
+			return
+		}
+		if err := s.Logs.IngestFormat(r.Context(), logbook.FormatJSON, entries); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]int{"accepted": len(entries)})
+		return
+	}
+	b, err := logbook.DecodeLines(buf.Bytes(), s.Logs.Now(), lim, opt)
+	if err != nil {
+		s.writeError(w, r, decodeErr(err))
+		return
+	}
+	if len(b.Entries) == 0 {
+		s.writeError(w, r, batchErr(b))
+		return
+	}
+	if err := s.Logs.IngestFormat(r.Context(), logbook.FormatJSON, b.Entries); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ingestAnswer{Accepted: len(b.Entries), Rejected: b.Rejected, Errors: lineErrors(b)})
+}
+
+type lineError struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+type ingestAnswer struct {
+	Accepted int         `json:"accepted"`
+	Rejected int         `json:"rejected"`
+	Errors   []lineError `json:"errors"`
+}
+
+func lineErrors(b *logbook.Batch) []lineError {
+	out := make([]lineError, len(b.Errors))
+	for i, e := range b.Errors {
+		out[i] = lineError{Line: e.Line, Reason: e.Reason}
+	}
+	return out
+}
+
+// batchErr is the answer when no entry of a lenient batch could be
+// stored: 400 when none was JSON, 413 when every one was too large, 422
+// otherwise; details name the first refused line, as strict errors do,
+// and list the first ones.
+func batchErr(b *logbook.Batch) error {
+	first := b.Errors[0]
+	ae := &apiError{Message: fmt.Sprintf("no entry could be stored (%d refused); line %d (entry %d): %s", b.Rejected, first.Line, first.Entry, first.Reason)}
+	switch b.Kind() {
+	case logbook.Malformed:
+		ae.Status, ae.Code = http.StatusBadRequest, "malformed_log"
+	case logbook.TooLarge:
+		ae.Status, ae.Code = http.StatusRequestEntityTooLarge, "too_large"
+	default:
+		ae.Status, ae.Code = http.StatusUnprocessableEntity, "invalid_log"
+	}
+	d := map[string]any{"line": first.Line, "entry": first.Entry, "rejected": b.Rejected, "errors": lineErrors(b)}
+	if first.Field != "" {
+		d["field"] = first.Field
+	}
+	ae.Details = d
+	return ae
+}
+
+// maxFieldNames bounds each *_field parameter's list of names.
+const maxFieldNames = 8
+
+// ingestOptions reads the query parameters of POST /api/v1/logs: strict,
+// and the lenient decoder's overrides (message_field, time_field,
+// level_field, service_field: comma-separated names, the first present
+// wins; service: the service of entries that name none).
+func ingestOptions(r *http.Request, lim logbook.Limits) (logbook.DecodeOptions, bool, error) {
+	q := r.URL.Query()
+	var opt logbook.DecodeOptions
+	strict := false
+	if v := q.Get("strict"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return opt, false, errBadRequest("invalid_parameter", "strict must be true or false")
+		}
+		strict = b
+	}
+	for _, f := range []struct {
+		name string
+		dst  *[]string
+	}{{"message_field", &opt.MessageFields}, {"time_field", &opt.TimeFields}, {"level_field", &opt.LevelFields}, {"service_field", &opt.ServiceFields}} {
+		v := q.Get(f.name)
+		if v == "" {
+			continue
+		}
+		for _, n := range strings.Split(v, ",") {
+			n = strings.TrimSpace(n)
+			if n == "" || len(n) > lim.MaxField || len(*f.dst) == maxFieldNames {
+				return opt, false, errBadRequest("invalid_parameter", fmt.Sprintf("%s must be up to %d comma-separated field names of 1 to %d bytes", f.name, maxFieldNames, lim.MaxField))
+			}
+			*f.dst = append(*f.dst, n)
+		}
+	}
+	if v := q.Get("service"); v != "" {
+		if len(v) > lim.MaxField || strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+			return opt, false, errBadRequest("invalid_parameter", fmt.Sprintf("service must be printable text of at most %d bytes", lim.MaxField))
+		}
+		opt.Service = v
+	}
+	if strict && (opt.MessageFields != nil || opt.TimeFields != nil || opt.LevelFields != nil || opt.ServiceFields != nil || opt.Service != "") {
+		return opt, false, errBadRequest("invalid_parameter", "strict=true reads only the documented fields; drop message_field, time_field, level_field, service_field and service, or strict")
+	}
+	return opt, strict, nil
+}
+
+// readLogBody reads the (possibly gzip) body into a pooled buffer, within
+// the decompressed size limit. The buffer, when not nil, is the caller's
+// to return to the pool.
+func (s *server) readLogBody(w http.ResponseWriter, r *http.Request, lim logbook.Limits) (*bytes.Buffer, error) {
 	// The compressed body may not exceed the decompressed limit either.
 	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxBody)
 	var src io.Reader = r.Body
@@ -35,23 +180,15 @@ func (s *server) ingestLogs(w http.ResponseWriter, r *http.Request) {
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(r.Body)
 		if err != nil {
-			s.writeError(w, r, bodyErr(err, "the body is not valid gzip"))
-			return
+			return nil, bodyErr(err, "the body is not valid gzip")
 		}
 		defer zr.Close()
 		src = zr
 	default:
-		s.writeError(w, r, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_encoding",
-			Message: "Content-Encoding must be gzip or absent, got " + enc})
-		return
+		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_encoding",
+			Message: "Content-Encoding must be gzip or absent, got " + enc}
 	}
 	buf := bodyPool.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 2*int(lim.MaxBody) {
-			buf.Reset()
-			bodyPool.Put(buf)
-		}
-	}()
 	buf.Reset()
 	if r.ContentLength > 0 && r.ContentLength <= lim.MaxBody {
 		buf.Grow(int(r.ContentLength))
@@ -59,24 +196,13 @@ func (s *server) ingestLogs(w http.ResponseWriter, r *http.Request) {
 	// Read one byte past the limit to tell "exactly at" from "over": a
 	// zip bomb stops here, after MaxBody+1 decompressed bytes.
 	if _, err := buf.ReadFrom(io.LimitReader(src, lim.MaxBody+1)); err != nil {
-		s.writeError(w, r, bodyErr(err, "cannot read the request body"))
-		return
+		return buf, bodyErr(err, "cannot read the request body")
 	}
 	if int64(buf.Len()) > lim.MaxBody {
-		s.writeError(w, r, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-			Message: fmt.Sprintf("the decompressed body exceeds %d bytes; split the batch", lim.MaxBody)})
-		return
+		return buf, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			Message: fmt.Sprintf("the decompressed body exceeds %d bytes; split the batch", lim.MaxBody)}
 	}
-	entries, err := logbook.Decode(buf.Bytes(), s.Logs.Now(), lim)
-	if err != nil {
-		s.writeError(w, r, decodeErr(err))
-		return
-	}
-	if err := s.Logs.Ingest(r.Context(), entries); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]int{"accepted": len(entries)})
+	return buf, nil
 }
 
 func bodyErr(err error, msg string) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -82,19 +83,27 @@ func TestIngestBodyShapes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, tc.body, tc.headers...)
-			if st != 201 || string(body) != fmt.Sprintf("{\"accepted\":%d}\n", tc.n) {
+			if st != 200 || string(body) != fmt.Sprintf("{\"accepted\":%d,\"rejected\":0,\"errors\":[]}\n", tc.n) {
 				t.Fatalf("%d %s", st, body)
+			}
+			// strict=true answers as the endpoint always did.
+			st, body = e.Do("POST", "/api/v1/logs?strict=true", e.AdminToken, tc.body, tc.headers...)
+			if st != 201 || string(body) != fmt.Sprintf("{\"accepted\":%d}\n", tc.n) {
+				t.Fatalf("strict: %d %s", st, body)
 			}
 		})
 	}
-	for svc, n := range map[string]int{"shape-object": 1, "shape-array": 2, "shape-ndjson": 3, "shape-gzip": 2, "shape-gzarray": 1} {
+	for svc, n := range map[string]int{"shape-object": 2, "shape-array": 4, "shape-ndjson": 6, "shape-gzip": 4, "shape-gzarray": 2} {
 		if l := searchLogs(t, e, "service="+svc); len(l.Data) != n {
 			t.Errorf("service %s: %d stored, want %d", svc, len(l.Data), n)
 		}
 	}
 }
 
-func TestIngestRejectsWholeBatch(t *testing.T) {
+// TestIngestStrictRejectsWholeBatch: with strict=true a batch is
+// all-or-nothing and unknown fields are refused, as the endpoint was
+// before lenient decoding.
+func TestIngestStrictRejectsWholeBatch(t *testing.T) {
 	e := apitest.New(t)
 	good := `{"service":"reject","message":"fine"}`
 	bomb := gz(strings.Repeat(" ", 17<<20)) // 17 MiB of spaces, a few KiB compressed
@@ -119,7 +128,7 @@ func TestIngestRejectsWholeBatch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, tc.body, tc.headers...)
+			st, body := e.Do("POST", "/api/v1/logs?strict=true", e.AdminToken, tc.body, tc.headers...)
 			if st != tc.status || apitest.ErrorCode(body) != tc.code {
 				t.Fatalf("%d %.300s; want %d %s", st, body, tc.status, tc.code)
 			}
@@ -156,7 +165,7 @@ func TestLogSearchFilters(t *testing.T) {
 	add(2*time.Minute, "warn", "ledger", "slow query 120ms", "t2", "")
 	add(3*time.Minute, "fatal", "ledger", "ledger down", "", "")
 	add(4*time.Minute, "debug", "checkout", "cache hit", "", "pay_x")
-	if st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, strings.Join(lines, "\n")); st != 201 {
+	if st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, strings.Join(lines, "\n")); st != 200 {
 		t.Fatalf("%d %s", st, body)
 	}
 	cases := []struct {
@@ -224,7 +233,7 @@ func TestLogStatsShape(t *testing.T) {
 		svc := []string{"checkout", "ledger"}[i%2]
 		lines = append(lines, fmt.Sprintf(`{"time":%q,"level":%q,"service":%q,"message":"request %d failed"}`, now.Add(-time.Duration(i)*time.Minute).Format(time.RFC3339Nano), l, svc, i))
 	}
-	if st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, strings.Join(lines, "\n")); st != 201 {
+	if st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, strings.Join(lines, "\n")); st != 200 {
 		t.Fatalf("%d %s", st, body)
 	}
 	from := url.QueryEscape(now.Add(-time.Hour).Format(time.RFC3339))
@@ -284,7 +293,7 @@ func TestIngestKeyMayOnlyWriteLogs(t *testing.T) {
 	if !strings.HasPrefix(k.Key, "pmk_") {
 		t.Fatalf("key %q", k.Key)
 	}
-	if st, body := e.Do("POST", "/api/v1/logs", k.Key, `{"service":"web","message":"hello"}`); st != 201 {
+	if st, body := e.Do("POST", "/api/v1/logs", k.Key, `{"service":"web","message":"hello"}`); st != 200 {
 		t.Fatalf("ingest key POST logs: %d %s", st, body)
 	}
 	for _, r := range []struct{ method, path string }{
@@ -384,5 +393,237 @@ func TestServerErrorsAreLogged(t *testing.T) {
 	if en.Attributes["request_id"] != env.Error.RequestID || en.Attributes["route"] != "/api/v1/payments" ||
 		en.Attributes["status"] != float64(500) || !strings.Contains(fmt.Sprint(en.Attributes["error"]), "injected failure") {
 		t.Fatalf("entry %+v (request id %s)", en, env.Error.RequestID)
+	}
+}
+
+type ingestAnswer struct {
+	Accepted int `json:"accepted"`
+	Rejected int `json:"rejected"`
+	Errors   []struct {
+		Line   int    `json:"line"`
+		Reason string `json:"reason"`
+	} `json:"errors"`
+}
+
+func ingest(t *testing.T, e *apitest.Env, path, body string) ingestAnswer {
+	t.Helper()
+	st, b := e.Do("POST", path, e.AdminToken, body)
+	if st != 200 {
+		t.Fatalf("POST %s: %d %s", path, st, b)
+	}
+	var a ingestAnswer
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestIngestPartialAcceptance: one odd line no longer costs a thousand
+// good ones; with strict=true the same batch is refused whole.
+func TestIngestPartialAcceptance(t *testing.T) {
+	e := apitest.New(t)
+	var sb strings.Builder
+	for i := 1; i <= 1000; i++ {
+		if i == 637 {
+			sb.WriteString(`{"service":"partial","message":"odd","level":"info","time":"half past nine"}` + "\n")
+			continue
+		}
+		fmt.Fprintf(&sb, `{"service":"partial","message":"line %d","level":"info"}`+"\n", i)
+	}
+	st, body := e.Do("POST", "/api/v1/logs?strict=true", e.AdminToken, sb.String())
+	if st != 422 || apitest.ErrorCode(body) != "invalid_log" || !strings.Contains(string(body), "line 637") {
+		t.Fatalf("strict: %d %s", st, body)
+	}
+	if l := searchLogs(t, e, "service=partial"); len(l.Data) != 0 {
+		t.Fatalf("strict stored %d entries of a refused batch", len(l.Data))
+	}
+	a := ingest(t, e, "/api/v1/logs", sb.String())
+	if a.Accepted != 999 || a.Rejected != 1 || len(a.Errors) != 1 || a.Errors[0].Line != 637 || !strings.Contains(a.Errors[0].Reason, "half past nine") {
+		t.Fatalf("answer %+v", a)
+	}
+	if l := searchLogs(t, e, "service=partial&limit=1000"); len(l.Data) != 999 {
+		t.Fatalf("%d stored, want 999", len(l.Data))
+	}
+	if l := searchLogs(t, e, "service=partial&q="+url.QueryEscape("line 1000")); len(l.Data) != 1 {
+		t.Fatalf("last line not searchable: %+v", l.Data)
+	}
+	// At most 20 errors are listed; all are counted.
+	a = ingest(t, e, "/api/v1/logs", strings.Repeat("{oops\n", 30)+`{"service":"partial","message":"one more"}`)
+	if a.Accepted != 1 || a.Rejected != 30 || len(a.Errors) != 20 || a.Errors[19].Line != 20 {
+		t.Fatalf("answer %+v", a)
+	}
+}
+
+// TestIngestNothingStored: a lenient request where no line could be
+// stored is still an error, in the standard envelope.
+func TestIngestNothingStored(t *testing.T) {
+	e := apitest.New(t)
+	cases := []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"nothing parsable", "hello\n{oops\n", 400, "malformed_log"},
+		{"all invalid", `{"level":"info"}` + "\n" + `{"msg":"a","MSG":"b"}`, 422, "invalid_log"},
+		{"mixed", "hello\n" + `{"level":"info"}`, 422, "invalid_log"},
+		{"all too large", `{"message":"` + strings.Repeat("m", 70<<10) + `"}`, 413, "too_large"},
+		{"empty", "", 400, "malformed_log"},
+		{"broken array", `[{"message":"a"},{"message":`, 400, "malformed_log"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, tc.body)
+			if st != tc.status || apitest.ErrorCode(body) != tc.code {
+				t.Fatalf("%d %.300s; want %d %s", st, body, tc.status, tc.code)
+			}
+		})
+	}
+	st, body := e.Do("POST", "/api/v1/logs", e.AdminToken, `{"level":"info"}`+"\n"+`{"msg":"a","MSG":"b"}`)
+	var env struct {
+		Error struct {
+			Message string `json:"message"`
+			Details struct {
+				Line     int `json:"line"`
+				Rejected int `json:"rejected"`
+				Errors   []struct {
+					Line   int    `json:"line"`
+					Reason string `json:"reason"`
+				} `json:"errors"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil || st != 422 {
+		t.Fatal(st, err)
+	}
+	d := env.Error.Details
+	if d.Line != 1 || d.Rejected != 2 || len(d.Errors) != 2 || d.Errors[1].Line != 2 || !strings.Contains(d.Errors[1].Reason, "duplicate key") {
+		t.Fatalf("details %s", body)
+	}
+}
+
+// TestIngestWhatLoggersEmit: lines as real loggers and shippers format
+// them, sent unchanged.
+func TestIngestWhatLoggersEmit(t *testing.T) {
+	e := apitest.New(t)
+	ms := time.Now().Add(-time.Minute).UnixMilli()
+	lines := []string{
+		// syslog-ng's obvious JSON template: $(format-json message=$MESSAGE level=$LEVEL program=$PROGRAM …)
+		`{"message":"disk almost full","level":"notice","program":"emit-smartd","host":"db-1","facility":"daemon"}`,
+		`{"message":"cannot open","level":"err","program":"emit-smartd","host":"db-1"}`,
+		`{"message":"kernel panic","level":"emerg","program":"emit-smartd"}`,
+		// pino's default output: numeric levels, epoch ms, msg, pid, hostname.
+		fmt.Sprintf(`{"level":20,"time":%d,"pid":42,"hostname":"web-1","msg":"pino debug","service":"emit-pino"}`, ms),
+		fmt.Sprintf(`{"level":40,"time":%d,"pid":42,"hostname":"web-1","msg":"pino warn","service":"emit-pino"}`, ms),
+		fmt.Sprintf(`{"level":50,"time":"%d","pid":42,"hostname":"web-1","msg":"pino error","service":"emit-pino"}`, ms),
+		// winston format.json() with format.timestamp() and metadata.
+		fmt.Sprintf(`{"level":"verbose","message":"cart","orderId":"o-1","timestamp":%q,"service":"emit-winston"}`, time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)),
+	}
+	a := ingest(t, e, "/api/v1/logs", strings.Join(lines, "\n"))
+	if a.Accepted != len(lines) || a.Rejected != 0 {
+		t.Fatalf("answer %+v", a)
+	}
+	got := map[string]logJSON{}
+	for _, svc := range []string{"emit-smartd", "emit-pino", "emit-winston"} {
+		for _, en := range searchLogs(t, e, "service="+svc).Data {
+			got[en.Message] = en
+		}
+	}
+	want := map[string]string{"disk almost full": "info", "cannot open": "error", "kernel panic": "fatal",
+		"pino debug": "debug", "pino warn": "warn", "pino error": "error", "cart": "debug"}
+	for msg, lvl := range want {
+		if got[msg].Level != lvl {
+			t.Errorf("%q: level %q, want %q (%+v)", msg, got[msg].Level, lvl, got[msg])
+		}
+	}
+	if en := got["disk almost full"]; en.Attributes["level_original"] != "notice" || en.Attributes["host"] != "db-1" || en.Attributes["facility"] != "daemon" {
+		t.Errorf("syslog-ng attributes %v", en.Attributes)
+	}
+	if en := got["pino warn"]; en.Time.UnixMilli() != ms || en.Attributes["pid"] != float64(42) || en.Attributes["hostname"] != "web-1" || en.Attributes["level_original"] != "40" {
+		t.Errorf("pino entry %+v", en)
+	}
+	if en := got["cart"]; en.Attributes["orderId"] != "o-1" || en.Time.UnixMilli() != ms {
+		t.Errorf("winston entry %+v", en)
+	}
+}
+
+func TestIngestFieldOverrides(t *testing.T) {
+	e := apitest.New(t)
+	when := time.Now().Add(-2 * time.Minute).Unix()
+	body := fmt.Sprintf(`{"body":"overridden","msg":"not the message","at":%d,"sev":"warning","component":"ovr-api"}`+"\n"+`{"body":"no component"}`, when)
+	a := ingest(t, e, "/api/v1/logs?message_field=body&time_field=at&level_field=sev&service_field=component&service=ovr-default", body)
+	if a.Accepted != 2 {
+		t.Fatalf("answer %+v", a)
+	}
+	l := searchLogs(t, e, "service=ovr-api")
+	if len(l.Data) != 1 || l.Data[0].Message != "overridden" || l.Data[0].Level != "warn" || l.Data[0].Time.Unix() != when || l.Data[0].Attributes["msg"] != "not the message" {
+		t.Fatalf("overridden entry %+v", l.Data)
+	}
+	if l := searchLogs(t, e, "service=ovr-default"); len(l.Data) != 1 || l.Data[0].Message != "no component" {
+		t.Fatalf("default service %+v", l.Data)
+	}
+	for _, q := range []string{"strict=maybe", "message_field=a,,b", "message_field=" + strings.Repeat("f", 129),
+		"service=" + url.QueryEscape("a\nb"), "strict=true&message_field=body", "strict=true&service=x"} {
+		if st, body := e.Do("POST", "/api/v1/logs?"+q, e.AdminToken, `{"message":"x"}`); st != 400 || apitest.ErrorCode(body) != "invalid_parameter" {
+			t.Errorf("%s: %d %s", q, st, body)
+		}
+	}
+}
+
+// TestShipperCredentials: an ingest key is taken where log shippers put
+// it, on every route that requires a permission; only API keys go there.
+func TestShipperCredentials(t *testing.T) {
+	e := apitest.New(t)
+	st, body := e.Do("POST", "/api/v1/api-keys", e.AdminToken, `{"name":"shippers","role":"ingest"}`)
+	if st != 201 {
+		t.Fatalf("create key: %d %s", st, body)
+	}
+	var k struct {
+		Key string `json:"key"`
+	}
+	_ = json.Unmarshal(body, &k)
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	forms := func(key string) map[string]string {
+		return map[string]string{
+			"bearer":             "Authorization: Bearer " + key,
+			"basic":              "Authorization: Basic " + b64("fluent-bit:"+key),
+			"basic no user":      "Authorization: Basic " + b64(":"+key),
+			"apikey raw":         "Authorization: ApiKey " + key,
+			"apikey id:key":      "Authorization: ApiKey " + b64("filebeat-1:"+key),
+			"apikey base64 key":  "Authorization: ApiKey " + b64(key),
+			"x-api-key":          "X-API-Key: " + key,
+			"lower-case schemes": "Authorization: basic " + b64("u:"+key),
+		}
+	}
+	for name, h := range forms(k.Key) {
+		st, body := e.Do("POST", "/api/v1/logs", "", `{"service":"creds","message":"`+name+`"}`, h)
+		if st != 200 {
+			t.Errorf("%s: %d %s", name, st, body)
+		}
+		// The same credential on another route: authenticated, and the
+		// ingest role may not read.
+		if st, _ := e.Do("GET", "/api/v1/logs", "", nil, h); st != 403 {
+			t.Errorf("%s on GET /api/v1/logs: %d, want 403", name, st)
+		}
+	}
+	wrong := k.Key[:len(k.Key)-4] + "AAAA"
+	for name, h := range forms(wrong) {
+		if st, body := e.Do("POST", "/api/v1/logs", "", `{"message":"x"}`, h); st != 401 || apitest.ErrorCode(body) != "unauthenticated" {
+			t.Errorf("wrong key as %s: %d %s", name, st, body)
+		}
+	}
+	// A JWT is a bearer token only.
+	for name, h := range map[string]string{
+		"basic":     "Authorization: Basic " + b64("admin:"+e.AdminToken),
+		"apikey":    "Authorization: ApiKey " + e.AdminToken,
+		"x-api-key": "X-API-Key: " + e.AdminToken,
+		"no key":    "Authorization: Basic " + b64("user:password"),
+		"garbage":   "Authorization: ApiKey %%%",
+	} {
+		if st, body := e.Do("POST", "/api/v1/logs", "", `{"message":"x"}`, h); st != 401 {
+			t.Errorf("%s: %d %s", name, st, body)
+		}
+	}
+	if l := searchLogs(t, e, "service=creds"); len(l.Data) != len(forms(k.Key)) {
+		t.Fatalf("%d stored, want %d", len(l.Data), len(forms(k.Key)))
 	}
 }

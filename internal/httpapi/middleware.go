@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -174,12 +175,57 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
+// shipperKey finds an ingest API key in the places log shippers put
+// one: the password of Basic (any user name), Elasticsearch's ApiKey
+// (the key itself, or base64 of "id:key" as ES clients send it), or
+// X-API-Key. Only API keys are taken there, never a JWT: those come as
+// Bearer only.
+func shipperKey(r *http.Request) string {
+	if h := strings.TrimSpace(r.Header.Get("Authorization")); h != "" {
+		scheme, cred, _ := strings.Cut(h, " ")
+		cred = strings.TrimSpace(cred)
+		switch {
+		case strings.EqualFold(scheme, "Basic"):
+			if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+				if _, pass, ok := strings.Cut(string(raw), ":"); ok && isAPIKey(pass) {
+					return pass
+				}
+			}
+		case strings.EqualFold(scheme, "ApiKey"):
+			if isAPIKey(cred) {
+				return cred
+			}
+			if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+				k := string(raw)
+				if _, after, ok := strings.Cut(k, ":"); ok {
+					k = after
+				}
+				if isAPIKey(k) {
+					return k
+				}
+			}
+		}
+	}
+	if k := strings.TrimSpace(r.Header.Get("X-API-Key")); isAPIKey(k) {
+		return k
+	}
+	return ""
+}
+
+func isAPIKey(s string) bool {
+	return strings.HasPrefix(s, auth.APIKeyPrefix) && len(s) > len(auth.APIKeyPrefix)
+}
+
 // require authenticates the caller and checks one permission.
 func (s *server) require(perm auth.Permission, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok := bearer(r)
 		if tok == "" {
+			tok = shipperKey(r)
+		}
+		if tok == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="paymon"`)
+			w.Header().Add("WWW-Authenticate", `Basic realm="paymon"`)
 			s.writeError(w, r, errUnauthenticated)
 			return
 		}

@@ -96,7 +96,7 @@ export class Api {
   async postLogs(entries) {
     const ndjson = entries.map((e) => JSON.stringify(e)).join('\n') + '\n';
     const r = await this.request('POST', '/api/v1/logs', ndjson, { raw: true, headers: { 'Content-Type': 'application/x-ndjson' } });
-    if (r.status !== 201) {
+    if (r.status !== 200) {
       throw new Error(`POST /api/v1/logs answered ${r.status}: ${JSON.stringify(r.body)}`);
     }
     return r.body;

@@ -41,6 +41,7 @@ var about = map[string]string{
 	"CreatePayments":           "POST /api/v1/payments over loopback HTTP, 50 concurrent clients, embedded store (SQLite, synchronous=FULL), simulator; each 201 is durable.",
 	"LogIngest":                "POST /api/v1/logs over loopback HTTP, 4 concurrent clients sending batches of 5,000 NDJSON lines; a line counts once its 2xx (durable) is back. Disk is the data dir (SQLite file and WAL) per stored line.",
 	"LogIngestPeer":            "The same batches, clients and duration sent to VictoriaLogs " + victoriaLogs + " (`/insert/jsonline`, `application/stream+json`, `_msg_field=message`), started beside Paymon in the same run. It acknowledges before its data reaches disk; disk is measured after it stopped and wrote everything out.",
+	"SyslogIngest":             "The syslog listener over loopback TCP, 4 senders writing octet-counted RFC 5424 lines (the LogIngest lines, attributes as structured data); a line counts once stored (no ack in syslog: the run ends by closing the listener, which writes what it read).",
 	"LogStats":                 "GET /api/v1/logs/stats over 1,000,000 stored entries (24 h, 10 services, 5 levels).",
 	"StreamSubscribers":        "1,000 WebSocket subscribers on one instance, 200 events/s published; latency from publish to client.",
 	"CreatePayment/sqlite":     "The create path's two store writes (claim + insert, update + complete) from 16 goroutines (8 per core), embedded SQLite, no HTTP.",
