@@ -206,8 +206,7 @@ func (s *Service) ingest(ctx context.Context, format string, entries []Entry, ow
 		if !e.Level.Valid() {
 			e.Level = LevelInfo
 		}
-		e.Message = Redact(e.Message)
-		RedactAttributes(e.Attributes)
+		RedactEntry(e)
 	}
 	r := &ingestReq{format: format, entries: entries, rollup: BuildRollup(entries), done: make(chan error, 1)}
 	unlock := func() {}
