@@ -13,6 +13,7 @@ import (
 
 	"github.com/paymon/paymon/internal/id"
 	"github.com/paymon/paymon/internal/money"
+	"github.com/paymon/paymon/internal/pan"
 )
 
 // Options tunes the Service; zero values take the documented defaults.
@@ -134,7 +135,11 @@ const (
 	maxDescriptionLen = 1000
 )
 
-// Validate checks the money and size rules; errors are *InvalidError.
+// noCardData explains why a card number is refused wherever it appears.
+const noCardData = "must not contain a card number: card data never enters Paymon; the provider takes it (a token or a redirect)"
+
+// Validate checks the money and size rules, and that no card number
+// hides in the free text; errors are *InvalidError.
 func (r *CreateRequest) Validate(providers map[string]Provider) error {
 	if r.Amount <= 0 {
 		return &InvalidError{Field: "amount", Reason: "must be a positive integer number of minor units"}
@@ -151,12 +156,22 @@ func (r *CreateRequest) Validate(providers map[string]Provider) error {
 	if len(r.Metadata) > maxMetadataKeys {
 		return &InvalidError{Field: "metadata", Reason: fmt.Sprintf("at most %d keys", maxMetadataKeys)}
 	}
+	if pan.Contains(r.Description) {
+		return &InvalidError{Field: "description", Reason: noCardData}
+	}
 	for k, v := range r.Metadata {
 		if k == "" || len(k) > maxMetadataKeyLen {
 			return &InvalidError{Field: "metadata", Reason: fmt.Sprintf("keys must be 1 to %d bytes", maxMetadataKeyLen)}
 		}
 		if len(v) > maxMetadataValLen {
 			return &InvalidError{Field: "metadata." + k, Reason: fmt.Sprintf("must be at most %d bytes", maxMetadataValLen)}
+		}
+		if pan.Contains(k) {
+			// The key itself is the card number: do not echo it back.
+			return &InvalidError{Field: "metadata", Reason: "a key " + noCardData}
+		}
+		if pan.Contains(v) {
+			return &InvalidError{Field: "metadata." + k, Reason: noCardData}
 		}
 	}
 	if _, ok := providers[r.Provider]; !ok {
