@@ -72,7 +72,7 @@ func (s *server) ingestLogs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, decodeErr(err))
 		return
 	}
-	if err := s.Logs.Ingest(r.Context(), entries); err != nil {
+	if err := s.Logs.IngestFrom(r.Context(), logbook.FormatJSON, entrySource(principal(r.Context())), entries); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
