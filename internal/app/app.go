@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		return fail(err)
 	}
 
-	providers, err := newProviders(cfg)
+	providers, err := newProviders(cfg, logger)
 	if err != nil {
 		return fail(err)
 	}
@@ -396,10 +396,10 @@ func logAlert(logs *logbook.Service) func(context.Context, alert.Alert) {
 
 // newProviders builds the simulator, plus Stripe and PayPal when their
 // credentials are configured.
-func newProviders(cfg *config.Config) ([]payment.Provider, error) {
+func newProviders(cfg *config.Config, logger *slog.Logger) ([]payment.Provider, error) {
 	providers := []payment.Provider{simulator.New(simulator.Options{FailureRate: cfg.SimulatorFailureRate})}
 	if cfg.StripeSecretKey != "" {
-		sp, err := stripe.New(stripe.Options{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIBase: cfg.StripeAPIBase})
+		sp, err := stripe.New(stripe.Options{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIBase: cfg.StripeAPIBase, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("cannot set up stripe: %w", err)
 		}
