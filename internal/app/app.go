@@ -24,7 +24,6 @@ import (
 	"github.com/paymon/paymon/internal/config"
 	"github.com/paymon/paymon/internal/httpapi"
 	"github.com/paymon/paymon/internal/logbook"
-	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
 	"github.com/paymon/paymon/internal/payment/provider/paypal"
 	"github.com/paymon/paymon/internal/payment/provider/simulator"
@@ -41,8 +40,9 @@ type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	closers  []func() error
-	redis    *cache.Redis                // nil without PAYMON_REDIS_URL
-	busPing  func(context.Context) error // for /readyz
+	redis    *cache.Redis                           // nil without PAYMON_REDIS_URL
+	busPing  func(context.Context) error            // for /readyz
+	checks   map[string]func(context.Context) error // by dependency name: /readyz and the background probe
 	Payments *payment.Service
 	Auth     *auth.Service
 	Logs     *logbook.Service
@@ -170,10 +170,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		a.Alerts.OnTransition(logAlert(a.Logs))
 	}
 
+	a.checks = map[string]func(context.Context) error{"store": storePing, "cache": mem.Ping, "bus": a.busPing}
 	a.Handler = httpapi.New(httpapi.Deps{
 		Payments: a.Payments, Auth: a.Auth, Limiter: mem, Logs: a.Logs,
 		ServerErrors: serverErrorLogger(a.Logs),
-		Checks:       map[string]func(context.Context) error{"store": storePing, "cache": mem.Ping, "bus": a.busPing},
+		Checks:       a.checks,
 		Logger:       logger,
 		AccessLog:    cfg.AccessLog,
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -251,6 +252,10 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 		defer close(done)
 		alerts := a.runAlerts(ctx)
 		defer func() { <-alerts }()
+		probe := probeDependencies(ctx, a.checks, probeInterval, a.log)
+		defer func() { <-probe }()
+		var pending pendingGauge
+		pending.set(a.Payments.Providers(), nil) // 0, not absent, until the first reconcile
 		reconcile := time.NewTicker(30 * time.Second)
 		sweep := time.NewTicker(10 * time.Minute)
 		logSweep := time.NewTicker(5 * time.Minute)
@@ -267,10 +272,7 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 					a.log.Warn("reconcile", "err", err)
 					continue
 				}
-				metrics.PaymentsPending.Reset()
-				for p, n := range res.PendingByProvider {
-					metrics.PaymentsPending.WithLabelValues(p).Set(float64(n))
-				}
+				pending.set(a.Payments.Providers(), res.PendingByProvider)
 				if res.Settled+res.Expired > 0 {
 					a.log.Info("reconciled pending payments", "checked", res.Checked, "settled", res.Settled, "expired", res.Expired)
 				}
