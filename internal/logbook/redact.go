@@ -321,6 +321,11 @@ func jwt(s string, i int) int {
 func isBase64URL(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
 
 func secretPrefix(s string, i int) int {
+	// Every prefix has its first '_' at offset 2, 3 or 5: most words have
+	// none there and skip the prefix comparisons.
+	if !(i+2 < len(s) && s[i+2] == '_' || i+3 < len(s) && s[i+3] == '_' || i+5 < len(s) && s[i+5] == '_') {
+		return -1
+	}
 	for _, p := range secretPrefixes {
 		if strings.HasPrefix(s[i:], p) {
 			j := i + len(p)

@@ -3,6 +3,7 @@ package logbook
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -172,5 +173,14 @@ func BenchmarkRedact(b *testing.B) {
 	msg := "payment pay_01jd3 for order 12345 accepted after 312ms by provider simulator; customer=42 retries=0"
 	for b.Loop() {
 		_ = Redact(msg)
+	}
+}
+
+// secretPrefix skips words by where a prefix's first '_' can be.
+func TestSecretPrefixesUnderscoreOffsets(t *testing.T) {
+	for _, p := range secretPrefixes {
+		if i := strings.IndexByte(p, '_'); i != 2 && i != 3 && i != 5 {
+			t.Errorf("prefix %q has its first '_' at %d: update secretPrefix's fast check", p, i)
+		}
 	}
 }
