@@ -190,15 +190,6 @@ func (s *Service) IngestFormat(ctx context.Context, format string, entries []Ent
 	return s.ingest(ctx, format, "", entries, false)
 }
 
-// IngestFrom is IngestFormat for entries written with the credential
-// source (see SourceOf): every entry records it, whatever it said.
-func (s *Service) IngestFrom(ctx context.Context, format, source string, entries []Entry) error {
-	if source == "" || source == SourcePaymon {
-		return fmt.Errorf("cannot ingest: source %q is not a sender's credential", source)
-	}
-	return s.ingest(ctx, format, source, entries, false)
-}
-
 // ingest is Ingest; own entries (from Emit) are still taken while Close
 // drains the emit queue. A non-empty source replaces every entry's.
 func (s *Service) ingest(ctx context.Context, format, source string, entries []Entry, own bool) error {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/paymon/paymon/internal/id"
 	"github.com/paymon/paymon/internal/money"
-	"github.com/paymon/paymon/internal/pan"
 )
 
 // Options tunes the Service; zero values take the documented defaults.
@@ -135,9 +134,6 @@ const (
 	maxDescriptionLen = 1000
 )
 
-// noCardData explains why a card number is refused wherever it appears.
-const noCardData = "must not contain a card number: card data never enters Paymon; the provider takes it (a token or a redirect)"
-
 // Validate checks the money and size rules, and that no card number
 // hides in the free text; errors are *InvalidError.
 func (r *CreateRequest) Validate(providers map[string]Provider) error {
@@ -156,9 +152,6 @@ func (r *CreateRequest) Validate(providers map[string]Provider) error {
 	if len(r.Metadata) > maxMetadataKeys {
 		return &InvalidError{Field: "metadata", Reason: fmt.Sprintf("at most %d keys", maxMetadataKeys)}
 	}
-	if pan.Contains(r.Description) {
-		return &InvalidError{Field: "description", Reason: noCardData}
-	}
 	for k, v := range r.Metadata {
 		if k == "" || len(k) > maxMetadataKeyLen {
 			return &InvalidError{Field: "metadata", Reason: fmt.Sprintf("keys must be 1 to %d bytes", maxMetadataKeyLen)}
@@ -166,13 +159,9 @@ func (r *CreateRequest) Validate(providers map[string]Provider) error {
 		if len(v) > maxMetadataValLen {
 			return &InvalidError{Field: "metadata." + k, Reason: fmt.Sprintf("must be at most %d bytes", maxMetadataValLen)}
 		}
-		if pan.Contains(k) {
-			// The key itself is the card number: do not echo it back.
-			return &InvalidError{Field: "metadata", Reason: "a key " + noCardData}
-		}
-		if pan.Contains(v) {
-			return &InvalidError{Field: "metadata." + k, Reason: noCardData}
-		}
+	}
+	if err := refuseCardData(r); err != nil {
+		return err
 	}
 	if _, ok := providers[r.Provider]; !ok {
 		return &InvalidError{Field: "provider", Reason: fmt.Sprintf("provider %q is not configured on this server", r.Provider)}
