@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
 )
 
@@ -181,6 +182,7 @@ func (r *FailureStreak) Evaluate(ctx context.Context, now time.Time) ([]Finding,
 		if err != nil {
 			return nil, err
 		}
+		metrics.PaymentFailureStreak.WithLabelValues(prov).Set(float64(failed))
 		if failed >= r.N {
 			out = append(out, Finding{
 				Labels:  map[string]string{"provider": prov},

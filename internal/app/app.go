@@ -24,7 +24,6 @@ import (
 	"github.com/paymon/paymon/internal/config"
 	"github.com/paymon/paymon/internal/httpapi"
 	"github.com/paymon/paymon/internal/logbook"
-	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
 	"github.com/paymon/paymon/internal/payment/provider/paypal"
 	"github.com/paymon/paymon/internal/payment/provider/simulator"
@@ -42,8 +41,9 @@ type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	closers  []func() error
-	redis    *cache.Redis                // nil without PAYMON_REDIS_URL
-	busPing  func(context.Context) error // for /readyz
+	redis    *cache.Redis                           // nil without PAYMON_REDIS_URL
+	busPing  func(context.Context) error            // for /readyz
+	checks   map[string]func(context.Context) error // by dependency name: /readyz and the background probe
 	Payments *payment.Service
 	Auth     *auth.Service
 	Logs     *logbook.Service
@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	}
 	a.warnLoosePermissions()
 
-	providers, err := newProviders(cfg)
+	providers, err := newProviders(cfg, logger)
 	if err != nil {
 		return fail(err)
 	}
@@ -181,10 +181,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		a.Alerts.OnTransition(logAlert(a.Logs))
 	}
 
+	a.checks = map[string]func(context.Context) error{"store": storePing, "cache": mem.Ping, "bus": a.busPing}
 	a.Handler = httpapi.New(httpapi.Deps{
 		Payments: a.Payments, Auth: a.Auth, Limiter: mem, Logs: a.Logs,
 		ServerErrors: serverErrorLogger(a.Logs),
-		Checks:       map[string]func(context.Context) error{"store": storePing, "cache": mem.Ping, "bus": a.busPing},
+		Checks:       a.checks,
 		Logger:       logger,
 		AccessLog:    cfg.AccessLog,
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -286,6 +287,10 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 		defer close(done)
 		alerts := a.runAlerts(ctx)
 		defer func() { <-alerts }()
+		probe := probeDependencies(ctx, a.checks, probeInterval, a.log)
+		defer func() { <-probe }()
+		var pending pendingGauge
+		pending.set(a.Payments.Providers(), nil) // 0, not absent, until the first reconcile
 		reconcile := time.NewTicker(30 * time.Second)
 		sweep := time.NewTicker(10 * time.Minute)
 		logSweep := time.NewTicker(5 * time.Minute)
@@ -302,10 +307,7 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 					a.log.Warn("reconcile", "err", err)
 					continue
 				}
-				metrics.PaymentsPending.Reset()
-				for p, n := range res.PendingByProvider {
-					metrics.PaymentsPending.WithLabelValues(p).Set(float64(n))
-				}
+				pending.set(a.Payments.Providers(), res.PendingByProvider)
 				if res.Settled+res.Expired > 0 {
 					a.log.Info("reconciled pending payments", "checked", res.Checked, "settled", res.Settled, "expired", res.Expired)
 				}
@@ -431,10 +433,10 @@ func logAlert(logs *logbook.Service) func(context.Context, alert.Alert) {
 
 // newProviders builds the simulator, plus Stripe and PayPal when their
 // credentials are configured.
-func newProviders(cfg *config.Config) ([]payment.Provider, error) {
+func newProviders(cfg *config.Config, logger *slog.Logger) ([]payment.Provider, error) {
 	providers := []payment.Provider{simulator.New(simulator.Options{FailureRate: cfg.SimulatorFailureRate})}
 	if cfg.StripeSecretKey != "" {
-		sp, err := stripe.New(stripe.Options{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIBase: cfg.StripeAPIBase})
+		sp, err := stripe.New(stripe.Options{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIBase: cfg.StripeAPIBase, Logger: logger})
 		if err != nil {
 			return nil, fmt.Errorf("cannot set up stripe: %w", err)
 		}

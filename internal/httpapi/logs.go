@@ -26,8 +26,8 @@ var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // {"accepted","rejected","errors"}, since shippers drop a whole batch
 // answered with a 4xx and winston warns on anything but 200. A request
 // where nothing could be stored is an error. ?strict=true is the
-// all-or-nothing decoder that refuses unknown fields, answered 201
-// {"accepted":N} as before.
+// all-or-nothing decoder that refuses unknown fields; its success is the
+// same 200 answer with nothing rejected.
 func (s *server) ingestLogs(w http.ResponseWriter, r *http.Request) {
 	if !s.logsEnabled(w, r) {
 		return
@@ -57,11 +57,11 @@ func (s *server) ingestLogs(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, decodeErr(err))
 			return
 		}
-		if err := s.Logs.IngestFormat(r.Context(), logbook.FormatJSON, entries); err != nil {
+		if err := s.Logs.IngestFrom(r.Context(), logbook.FormatJSON, entrySource(principal(r.Context())), entries); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]int{"accepted": len(entries)})
+		writeJSON(w, http.StatusOK, ingestAnswer{Accepted: len(entries), Errors: []lineError{}})
 		return
 	}
 	b, err := logbook.DecodeLines(buf.Bytes(), s.Logs.Now(), lim, opt)
@@ -73,7 +73,7 @@ func (s *server) ingestLogs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, batchErr(b))
 		return
 	}
-	if err := s.Logs.IngestFormat(r.Context(), logbook.FormatJSON, b.Entries); err != nil {
+	if err := s.Logs.IngestFrom(r.Context(), logbook.FormatJSON, entrySource(principal(r.Context())), b.Entries); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -23,7 +23,7 @@ import (
 )
 
 var (
-	benchServices = []string{"checkout", "ledger", "gateway", "auth", "search", "billing", "notifier", "fraud", "catalog", "paymon"}
+	benchServices = []string{"checkout", "ledger", "gateway", "auth", "search", "billing", "notifier", "fraud", "catalog", "payments"}
 	benchLevels   = []string{"debug", "info", "info", "info", "info", "info", "warn", "warn", "error", "fatal"}
 	benchMessages = []string{
 		"request %d handled in %dms", "cache miss for key user:%d after %dms", "payment pay_%d declined: insufficient funds (%d)",

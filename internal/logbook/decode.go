@@ -291,6 +291,9 @@ func CheckEntry(e *Entry, now time.Time, lim Limits) error {
 	if e.Service == "" {
 		e.Service = "unknown"
 	}
+	if strings.EqualFold(strings.TrimSpace(e.Service), OwnService) {
+		return invalid("service", "service %q is reserved for Paymon's own entries; name the sending service", OwnService)
+	}
 	for _, f := range []struct{ name, v string }{{"service", e.Service}, {"trace_id", e.TraceID}, {"payment_id", e.PaymentID}} {
 		if len(f.v) > lim.MaxField {
 			return invalid(f.name, "%s is longer than %d bytes", f.name, lim.MaxField)

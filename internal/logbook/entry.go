@@ -47,6 +47,31 @@ type Entry struct {
 	Attributes map[string]any `json:"attributes"`
 	TraceID    string         `json:"trace_id"`
 	PaymentID  string         `json:"payment_id"`
+	// Source is the credential that wrote the entry, set by the server
+	// and never taken from the body: SourcePaymon, "key:<api key id>" or
+	// "user:<user id>" (see SourceOf). Empty on entries stored before
+	// it was recorded.
+	Source string `json:"source"`
+}
+
+// OwnService is the service name of Paymon's own entries (payment events,
+// server errors). It is reserved: CheckEntry refuses it from any sender,
+// so an ingest key cannot forge entries next to Paymon's.
+const OwnService = "paymon"
+
+// SourcePaymon is the Source of Paymon's own entries.
+const SourcePaymon = "paymon"
+
+// SourceOf is the Source of entries written with a credential of the
+// given kind ("user"; "api_key" or "client", both an API key) and id.
+func SourceOf(kind, id string) string {
+	switch kind {
+	case "user":
+		return "user:" + id
+	case "api_key", "client":
+		return "key:" + id
+	}
+	return kind + ":" + id
 }
 
 // MarshalJSON always renders attributes as an object, never null, and the

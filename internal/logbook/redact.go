@@ -5,6 +5,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/paymon/paymon/internal/pan"
 )
 
 // Redaction markers. They say what was removed so a reader knows a value
@@ -17,9 +20,9 @@ const (
 )
 
 // secretPrefixes start API keys and provider secrets that must never be
-// stored: Paymon's own API keys, Stripe secret/restricted keys and
-// webhook signing secrets.
-var secretPrefixes = []string{"pmk_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"}
+// stored: Paymon's own API keys and refresh tokens, Stripe
+// secret/restricted keys and webhook signing secrets.
+var secretPrefixes = []string{"pmk_", "pmr_", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"}
 
 // sensitiveKeyParts mark an attribute (or key=value pair in a message)
 // whose value is a credential, whatever the value looks like. Keys are
@@ -27,8 +30,17 @@ var secretPrefixes = []string{"pmk_", "sk_live_", "sk_test_", "rk_live_", "rk_te
 // "API-Key", "api_key" and "apiKey" all match "apikey".
 var sensitiveKeyParts = []string{"password", "passwd", "passphrase", "secret", "apikey", "token", "authorization", "cookie", "privatekey", "cvv", "cvc"}
 
+// sensitiveWords are credentials too short to look for inside a key
+// ("pin" is in "shipping", "pass" in "compass"): they must be a whole word
+// of it, as in "pin", "card_pin", "userPass" or "db-pwd".
+var sensitiveWords = []string{"pass", "pwd", "pin"}
+
 // SensitiveKey reports whether an attribute named key holds a credential.
 func SensitiveKey(key string) bool {
+	return sensitivePart(key) || sensitiveWord(key)
+}
+
+func sensitivePart(key string) bool {
 	var buf [64]byte
 	n := 0
 	for i := 0; i < len(key) && n < len(buf); i++ {
@@ -51,18 +63,71 @@ func SensitiveKey(key string) bool {
 	return false
 }
 
-// RedactAttributes redacts attribute values in place, recursively: values
-// under a sensitive key are replaced whole, strings are scanned like
-// messages, and JSON numbers that are card numbers are replaced.
+// sensitiveWord splits key into words at anything not a letter or digit
+// and at camelCase humps, and reports whether one is a sensitiveWords.
+func sensitiveWord(key string) bool {
+	start := -1
+	for i := 0; i <= len(key); i++ {
+		split := i == len(key) || !isAlnum(key[i]) ||
+			i > 0 && key[i] >= 'A' && key[i] <= 'Z' && key[i-1] >= 'a' && key[i-1] <= 'z'
+		if split && start >= 0 {
+			w := key[start:i]
+			for _, sw := range sensitiveWords {
+				if strings.EqualFold(w, sw) {
+					return true
+				}
+			}
+			start = -1
+		}
+		if i < len(key) && isAlnum(key[i]) && start < 0 {
+			start = i
+		}
+	}
+	return false
+}
+
+// RedactEntry redacts every text an entry carries: the message, the
+// service, the ids, and the attributes' keys and values. Any of them can
+// hold what a sender should not have sent.
+func RedactEntry(e *Entry) {
+	e.Message = Redact(e.Message)
+	e.Service = Redact(e.Service)
+	e.TraceID = Redact(e.TraceID)
+	e.PaymentID = Redact(e.PaymentID)
+	RedactAttributes(e.Attributes)
+}
+
+// RedactAttributes redacts attributes in place, recursively: keys are
+// scanned like messages, values under a sensitive key are replaced whole,
+// strings are scanned like messages, and JSON numbers that are card
+// numbers are replaced.
 func RedactAttributes(m map[string]any) {
+	var renamed []string // keys that held something to redact; rare
 	for k, v := range m {
 		if SensitiveKey(k) {
 			if v != nil && v != "" {
 				m[k] = Redacted
 			}
-			continue
+		} else {
+			m[k] = redactValue(v)
 		}
-		m[k] = redactValue(v)
+		if Redact(k) != k {
+			renamed = append(renamed, k)
+		}
+	}
+	for _, k := range renamed {
+		v := m[k]
+		delete(m, k)
+		// Two keys can redact to the same text: number the later ones
+		// rather than lose a value.
+		rk := Redact(k)
+		for n := 2; ; n++ {
+			if _, taken := m[rk]; !taken {
+				break
+			}
+			rk = Redact(k) + "#" + strconv.Itoa(n)
+		}
+		m[rk] = v
 	}
 }
 
@@ -71,20 +136,20 @@ func redactValue(v any) any {
 	case string:
 		return Redact(x)
 	case json.Number:
-		if isCardDigits(string(x)) {
+		if pan.IsNumber(string(x)) {
 			return RedactedCard
 		}
 	case float64:
 		// Values built in Go (Paymon's own entries) rather than decoded.
-		if x == math.Trunc(x) && math.Abs(x) < 1e19 && isCardDigits(strconv.FormatFloat(x, 'f', -1, 64)) {
+		if x == math.Trunc(x) && math.Abs(x) < 1e19 && pan.IsNumber(strconv.FormatFloat(x, 'f', -1, 64)) {
 			return RedactedCard
 		}
 	case int64:
-		if isCardDigits(formatInt(x)) {
+		if pan.IsNumber(formatInt(x)) {
 			return RedactedCard
 		}
 	case int:
-		if isCardDigits(formatInt(int64(x))) {
+		if pan.IsNumber(formatInt(int64(x))) {
 			return RedactedCard
 		}
 	case map[string]any:
@@ -120,35 +185,6 @@ func formatInt(n int64) string {
 	return string(b[i:])
 }
 
-func isCardDigits(s string) bool {
-	if len(s) < 13 || len(s) > 19 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return luhn([]byte(s))
-}
-
-func luhn(digits []byte) bool {
-	sum := 0
-	double := false
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isAlnum(c byte) bool {
 	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
@@ -157,24 +193,36 @@ func isTokenChar(c byte) bool {
 	return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '='
 }
 
-// Redact returns s with card numbers, bearer/basic credentials, JWTs,
-// known secret prefixes and key=value credentials replaced. It scans s
-// once and allocates only when it finds something.
+// Redact returns s with card numbers (in any Unicode digits),
+// bearer/basic credentials, JWTs, known secret prefixes and key=value
+// credentials replaced. It scans s once and allocates only when it finds
+// something.
 func Redact(s string) string {
 	var b strings.Builder
 	last := 0 // s[last:i] is not yet copied into b
 	for i := 0; i < len(s); {
 		c := s[i]
-		boundary := i == 0 || !isAlnum(s[i-1])
-		if !boundary {
+		if i > 0 && (s[i-1] < utf8.RuneSelf && isAlnum(s[i-1]) || s[i-1] >= utf8.RuneSelf && !pan.Boundary(s, i)) {
 			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			// Only a card number in non-ASCII digits starts here.
+			if end := pan.Match(s, i); end > 0 {
+				b.WriteString(s[last:i])
+				b.WriteString(RedactedCard)
+				last, i = end, end
+				continue
+			}
+			_, size := utf8.DecodeRuneInString(s[i:])
+			i += size
 			continue
 		}
 		var end int
 		var repl string
 		switch {
 		case isDigit(c):
-			end = cardRun(s, i)
+			end = pan.Match(s, i)
 			repl = RedactedCard
 		case c == 'B' || c == 'b':
 			end = authScheme(s, i)
@@ -222,40 +270,6 @@ func Redact(s string) string {
 	return b.String()
 }
 
-// cardRun returns the end of a Luhn-valid 13–19 digit run starting at i,
-// digits optionally grouped by single spaces or dashes, or -1.
-func cardRun(s string, i int) int {
-	var digits [19]byte
-	n := 0
-	j := i
-	end := -1
-	for j < len(s) {
-		c := s[j]
-		if isDigit(c) {
-			if n == len(digits) {
-				return -1 // longer than any card number
-			}
-			digits[n] = c
-			n++
-			j++
-			end = j
-			continue
-		}
-		if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) {
-			j++
-			continue
-		}
-		break
-	}
-	if end < len(s) && isAlnum(s[end]) {
-		return -1
-	}
-	if n < 13 || !luhn(digits[:n]) {
-		return -1
-	}
-	return end
-}
-
 // authScheme matches "Bearer <token>" or "Basic <credentials>".
 func authScheme(s string, i int) int {
 	for _, scheme := range []string{"bearer ", "basic "} {
@@ -276,29 +290,47 @@ func authScheme(s string, i int) int {
 	return -1
 }
 
-// jwt matches a JSON Web Token: three base64url parts, the first "eyJ".
+// jwt matches a JSON Web Token: three (or, encrypted, five)
+// base64url parts joined by dots, the first "eyJ". A dot after the last
+// part ends a sentence, not the token.
 func jwt(s string, i int) int {
 	if !strings.HasPrefix(s[i:], "eyJ") {
 		return -1
 	}
-	j, dots := i, 0
-	for j < len(s) && (isAlnum(s[j]) || s[j] == '-' || s[j] == '_' || s[j] == '.') {
-		if s[j] == '.' {
-			dots++
+	j, parts := i, 0
+	for {
+		start := j
+		for j < len(s) && isBase64URL(s[j]) {
+			j++
+		}
+		if j == start {
+			return -1
+		}
+		parts++
+		if j+1 >= len(s) || s[j] != '.' || !isBase64URL(s[j+1]) {
+			break
 		}
 		j++
 	}
-	if dots != 2 || j-i < 20 {
+	if parts < 3 || j-i < 20 {
 		return -1
 	}
 	return j
 }
 
+func isBase64URL(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
+
 func secretPrefix(s string, i int) int {
+	// Every prefix has its first '_' at offset 2, 3 or 5: most words have
+	// none there and skip the prefix comparisons.
+	if !(i+2 < len(s) && s[i+2] == '_' || i+3 < len(s) && s[i+3] == '_' || i+5 < len(s) && s[i+5] == '_') {
+		return -1
+	}
 	for _, p := range secretPrefixes {
 		if strings.HasPrefix(s[i:], p) {
 			j := i + len(p)
-			for j < len(s) && (isAlnum(s[j]) || s[j] == '_') {
+			// Paymon's keys and tokens are base64url, so '-' too.
+			for j < len(s) && isBase64URL(s[j]) {
 				j++
 			}
 			if j-i-len(p) >= 8 {

@@ -3,6 +3,7 @@ package logbook
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +50,24 @@ func TestRedact(t *testing.T) {
 		{"password word only", "password reset requested", "password reset requested"},
 		{"author is not authorization", "author=alice", "author=alice"},
 		{"nothing", "payment pay_01 succeeded", "payment pay_01 succeeded"},
+		// Gaps found by the security review (issue 12).
+		{"paymon refresh token", "reused pmr_Ab-9xYz_Q1w2e3r4t5y6u7i8o9p0aSdFgHjKlZx", "reused [REDACTED:secret]"},
+		{"paymon api key with dash", "key pmk_a-bcdefghijklmnop end", "key [REDACTED:secret] end"},
+		{"jwt ends a sentence", "got eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-bmF0_dXJl.", "got [REDACTED:token]."},
+		{"jwt glued to key", "jwt=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "jwt=[REDACTED:token]"},
+		{"jwe five parts", "eyJhbGciOiJSU0EifQ.a2V5.aXY.Y2lwaGVy.dGFn x", "[REDACTED:token] x"},
+		{"two parts is no jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0 x", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0 x"},
+		{"pwd=", "connect pwd=hunter2 host=db", "connect pwd=[REDACTED] host=db"},
+		{"pass=", "ftp user=bob pass=hunter2", "ftp user=bob pass=[REDACTED]"},
+		{"pin:", "atm pin: 1234 entered", "atm pin: [REDACTED] entered"},
+		{"shipping is no pin", "shipping=express", "shipping=express"},
+		{"full-width card", "card ４２４２４２４２４２４２４２４２ declined", "card [REDACTED:card] declined"},
+		{"full-width grouped", "４２４２-４２４２-４２４２-４２４２", "[REDACTED:card]"},
+		{"arabic-indic card", "رقم ٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢", "رقم [REDACTED:card]"},
+		{"mixed digits card", "4242４２４２4242４２４２", "[REDACTED:card]"},
+		{"full-width luhn fails", "ref ４２４２４２４２４２４２４２４３", "ref ４２４２４２４２４２４２４２４３"},
+		{"full-width glued to letters", "カード４２４２４２４２４２４２４２４２", "カード４２４２４２４２４２４２４２４２"},
+		{"accented text kept", "déjà vu: 3 café", "déjà vu: 3 café"},
 		{"empty", "", ""},
 	}
 	for _, tc := range cases {
@@ -77,7 +96,14 @@ func TestRedactAttributes(t *testing.T) {
 			"list":  []any{"ok", "sk_live_abcdefghijkl", json.Number("378282246310005"), map[string]any{"secret": "x"}},
 			"depth": map[string]any{"cvv": "123", "author": "alice"},
 		},
-		"count": json.Number("3"),
+		"count":                    json.Number("3"),
+		"pass":                     "hunter2",
+		"pin":                      json.Number("1234"),
+		"cardPin":                  "0000",
+		"shipping":                 "express",
+		"4242424242424242":         "card number as a key",
+		"4111 1111 1111 1111":      "another",
+		"see pmk_abcdefghijklmnop": "secret in a key",
 	}
 	RedactAttributes(in)
 	want := map[string]any{
@@ -96,8 +122,21 @@ func TestRedactAttributes(t *testing.T) {
 			"list":  []any{"ok", RedactedSecret, RedactedCard, map[string]any{"secret": Redacted}},
 			"depth": map[string]any{"cvv": Redacted, "author": "alice"},
 		},
-		"count": json.Number("3"),
+		"count":                 json.Number("3"),
+		"pass":                  Redacted,
+		"pin":                   Redacted,
+		"cardPin":               Redacted,
+		"shipping":              "express",
+		"see " + RedactedSecret: "secret in a key",
 	}
+	// Both card-number keys redact to the same marker: one is numbered,
+	// neither value is lost (which one gets "#2" follows map order).
+	a, b := in[RedactedCard], in[RedactedCard+"#2"]
+	if got := []any{a, b}; !(a == "card number as a key" && b == "another" || a == "another" && b == "card number as a key") {
+		t.Fatalf("card-number keys: got %v", got)
+	}
+	delete(in, RedactedCard)
+	delete(in, RedactedCard+"#2")
 	if !reflect.DeepEqual(in, want) {
 		a, _ := json.MarshalIndent(in, "", " ")
 		b, _ := json.MarshalIndent(want, "", " ")
@@ -109,7 +148,9 @@ func TestSensitiveKey(t *testing.T) {
 	for k, want := range map[string]bool{
 		"password": true, "PASSWORD": true, "db_passwd": true, "client-secret": true, "x.api.key": true,
 		"access_token": true, "Authorization": true, "set-cookie": true, "private_key": true,
-		"user": false, "author": false, "id": false, "tok": false, "pass": false, "level": false,
+		"user": false, "author": false, "id": false, "tok": false, "level": false,
+		"pass": true, "pwd": true, "db_pwd": true, "pin": true, "card_pin": true, "cardPin": true, "user-pass": true, "PIN": true,
+		"shipping": false, "compass": false, "bypass": false, "passenger": false, "opinion": false, "spinner": false,
 	} {
 		if got := SensitiveKey(k); got != want {
 			t.Errorf("SensitiveKey(%q) = %v, want %v", k, got, want)
@@ -132,5 +173,14 @@ func BenchmarkRedact(b *testing.B) {
 	msg := "payment pay_01jd3 for order 12345 accepted after 312ms by provider simulator; customer=42 retries=0"
 	for b.Loop() {
 		_ = Redact(msg)
+	}
+}
+
+// secretPrefix skips words by where a prefix's first '_' can be.
+func TestSecretPrefixesUnderscoreOffsets(t *testing.T) {
+	for _, p := range secretPrefixes {
+		if i := strings.IndexByte(p, '_'); i != 2 && i != 3 && i != 5 {
+			t.Errorf("prefix %q has its first '_' at %d: update secretPrefix's fast check", p, i)
+		}
 	}
 }

@@ -172,7 +172,7 @@ func (s *Service) Close() error {
 // validated, e.g. by Decode). It returns once they are committed; entries
 // of concurrent calls are written together.
 func (s *Service) Ingest(ctx context.Context, entries []Entry) error {
-	return s.ingest(ctx, FormatJSON, entries, false)
+	return s.ingest(ctx, FormatJSON, "", entries, false)
 }
 
 // Ingest formats, the format label of paymon_logs_ingested_total.
@@ -187,18 +187,26 @@ const (
 
 // IngestFormat is Ingest for entries that came in the given format.
 func (s *Service) IngestFormat(ctx context.Context, format string, entries []Entry) error {
-	return s.ingest(ctx, format, entries, false)
+	return s.ingest(ctx, format, "", entries, false)
 }
 
 // ingest is Ingest; own entries (from Emit) are still taken while Close
-// drains the emit queue.
-func (s *Service) ingest(ctx context.Context, format string, entries []Entry, own bool) error {
+// drains the emit queue. A non-empty source replaces every entry's.
+func (s *Service) ingest(ctx context.Context, format, source string, entries []Entry, own bool) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	for i := range entries {
 		e := &entries[i]
 		e.ID = id.New("log")
+		switch {
+		case own:
+			e.Source = SourcePaymon
+		case source != "":
+			e.Source = source
+		case e.Source == SourcePaymon:
+			e.Source = "" // only Emit writes as Paymon
+		}
 		if e.Time.IsZero() {
 			e.Time = s.opt.Now()
 		}
@@ -206,8 +214,7 @@ func (s *Service) ingest(ctx context.Context, format string, entries []Entry, ow
 		if !e.Level.Valid() {
 			e.Level = LevelInfo
 		}
-		e.Message = Redact(e.Message)
-		RedactAttributes(e.Attributes)
+		RedactEntry(e)
 	}
 	r := &ingestReq{format: format, entries: entries, rollup: BuildRollup(entries), done: make(chan error, 1)}
 	unlock := func() {}
@@ -267,7 +274,7 @@ func (s *Service) emitter() {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := s.ingest(ctx, FormatOwn, slices.Clone(batch), true)
+		err := s.ingest(ctx, FormatOwn, SourcePaymon, slices.Clone(batch), true)
 		cancel()
 		if err != nil {
 			s.log.Error("cannot store paymon's own log entries", "entries", len(batch), "err", err)

@@ -20,7 +20,7 @@ var contractCollectors = []prometheus.Collector{
 	LogsIngested, LogIngestBatchSize,
 	StreamClients, StreamDropped, StreamPublished,
 	StoreOperationDuration, StoreErrors, StoreBatchSize, CacheOperationDuration, CacheErrors, DependencyUp,
-	AlertsFiring,
+	AlertsFiring, PaymentFailureStreak,
 }
 
 var variableLabels = regexp.MustCompile(`variableLabels: \{([^}]*)\}`)

@@ -92,6 +92,14 @@ var (
 	AlertsFiring = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "paymon_alerts_firing", Help: "1 while the alert engine's rule fires.",
 	}, []string{"rule", "severity"})
+	// PaymentFailureStreak carries the engine's own streak count, so the
+	// Prometheus rule of the same name uses the engine's definition ("the
+	// last N finished payments all failed") instead of approximating it
+	// from counters.
+	PaymentFailureStreak = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "paymon_payment_failure_streak",
+		Help: "Failed payments of the provider since its last success (newest first, pending and canceled skipped), counted up to the PaymentFailureStreak threshold at each alert evaluation.",
+	}, []string{"provider"})
 )
 
 func init() {
@@ -103,7 +111,7 @@ func init() {
 		LogsIngested, LogIngestBatchSize,
 		StreamClients, StreamDropped, StreamPublished,
 		StoreOperationDuration, StoreErrors, StoreBatchSize, CacheOperationDuration, CacheErrors, DependencyUp,
-		AlertsFiring,
+		AlertsFiring, PaymentFailureStreak,
 	)
 }
 

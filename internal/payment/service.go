@@ -142,7 +142,8 @@ const (
 	maxDescriptionLen = 1000
 )
 
-// Validate checks the money and size rules; errors are *InvalidError.
+// Validate checks the money and size rules, and that no card number
+// hides in the free text; errors are *InvalidError.
 func (r *CreateRequest) Validate(providers map[string]Provider) error {
 	if r.Amount <= 0 {
 		return &InvalidError{Field: "amount", Reason: "must be a positive integer number of minor units"}
@@ -166,6 +167,9 @@ func (r *CreateRequest) Validate(providers map[string]Provider) error {
 		if len(v) > maxMetadataValLen {
 			return &InvalidError{Field: "metadata." + k, Reason: fmt.Sprintf("must be at most %d bytes", maxMetadataValLen)}
 		}
+	}
+	if err := refuseCardData(r); err != nil {
+		return err
 	}
 	if _, ok := providers[r.Provider]; !ok {
 		return &InvalidError{Field: "provider", Reason: fmt.Sprintf("provider %q is not configured on this server", r.Provider)}

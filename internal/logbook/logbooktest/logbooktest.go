@@ -25,6 +25,36 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) logbook.Store) {
 	t.Run("TopMessages", func(t *testing.T) { testTopMessages(t, newStore(t)) })
 	t.Run("DeleteByLevel", func(t *testing.T) { testDelete(t, newStore(t)) })
 	t.Run("DeleteRollups", func(t *testing.T) { testDeleteRollups(t, newStore(t)) })
+	t.Run("Source", func(t *testing.T) { testSource(t, newStore(t)) })
+}
+
+// testSource: the credential that wrote an entry comes back with it, so
+// a forged entry can be told from Paymon's own (issue 12).
+func testSource(t *testing.T, s logbook.Store) {
+	own := entry(base, logbook.LevelInfo, logbook.OwnService, "payment refunded")
+	own.PaymentID, own.Source = "pay_1", logbook.SourcePaymon
+	key := entry(base.Add(time.Second), logbook.LevelInfo, "checkout", "payment refunded")
+	key.PaymentID, key.Source = "pay_1", logbook.SourceOf("api_key", "key_abc")
+	user := entry(base.Add(2*time.Second), logbook.LevelWarn, "checkout", "by hand")
+	user.PaymentID, user.Source = "pay_1", logbook.SourceOf("user", "usr_1")
+	none := entry(base.Add(3*time.Second), logbook.LevelInfo, "checkout", "before sources were kept")
+	none.PaymentID = "pay_1"
+	insert(t, s, own, key)
+	insert(t, s, user, none)
+	got, _ := search(t, s, logbook.Filter{PaymentID: "pay_1"})
+	want := map[string]string{own.ID: "paymon", key.ID: "key:key_abc", user.ID: "user:usr_1", none.ID: ""}
+	if len(got) != len(want) {
+		t.Fatalf("got %d entries, want %d", len(got), len(want))
+	}
+	for _, e := range got {
+		if e.Source != want[e.ID] {
+			t.Errorf("entry %q: source %q, want %q", e.Message, e.Source, want[e.ID])
+		}
+	}
+	b, _ := json.Marshal(got[0])
+	if !strings.Contains(string(b), `"source":""`) {
+		t.Errorf("an entry without a source renders %s, want \"source\":\"\"", b)
+	}
 }
 
 var base = time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
@@ -62,7 +92,7 @@ func ids(es []logbook.Entry) []string {
 
 func testRoundTrip(t *testing.T, s logbook.Store) {
 	e := entry(base.Add(1234*time.Millisecond), logbook.LevelWarn, "checkout", "card declined")
-	e.TraceID, e.PaymentID = "trace-1", "pay_123"
+	e.TraceID, e.PaymentID, e.Source = "trace-1", "pay_123", "key:key_1"
 	e.Attributes = map[string]any{"attempt": json.Number("3"), "nested": map[string]any{"ok": true, "list": []any{"a", json.Number("1.5")}}}
 	insert(t, s, e)
 	got, more := search(t, s, logbook.Filter{})

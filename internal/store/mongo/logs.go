@@ -78,6 +78,7 @@ type logDoc struct {
 	TraceID    string    `bson:"trace_id"`
 	Message    string    `bson:"message"`
 	Attributes string    `bson:"attributes,omitempty"` // JSON: numbers round-trip exactly, as json.Number
+	Source     string    `bson:"source,omitempty"`     // absent on entries stored before it was recorded
 }
 
 // InsertEntries implements logbook.Store: the entries in one unordered
@@ -90,7 +91,7 @@ func (l *LogStore) InsertEntries(ctx context.Context, entries []logbook.Entry, r
 	for i := range entries {
 		e := &entries[i]
 		d := logDoc{ID: e.ID, Time: msTime(e.Time), Level: string(e.Level), Service: e.Service,
-			PaymentID: e.PaymentID, TraceID: e.TraceID, Message: e.Message}
+			PaymentID: e.PaymentID, TraceID: e.TraceID, Message: e.Message, Source: e.Source}
 		if len(e.Attributes) > 0 {
 			b, err := json.Marshal(e.Attributes)
 			if err != nil {
@@ -236,7 +237,7 @@ func (l *LogStore) SearchEntries(ctx context.Context, f logbook.Filter) ([]logbo
 	out := make([]logbook.Entry, 0, len(docs))
 	for _, d := range docs {
 		e := logbook.Entry{ID: d.ID, Time: d.Time.UTC(), Level: logbook.Level(d.Level), Service: d.Service,
-			PaymentID: d.PaymentID, TraceID: d.TraceID, Message: d.Message}
+			PaymentID: d.PaymentID, TraceID: d.TraceID, Message: d.Message, Source: d.Source}
 		if d.Attributes != "" {
 			dec := json.NewDecoder(strings.NewReader(d.Attributes))
 			dec.UseNumber()

@@ -11,7 +11,10 @@ import (
 	"github.com/paymon/paymon/internal/logbook"
 )
 
-func init() { schemas = append(schemas, logsSchema) }
+func init() {
+	schemas = append(schemas, logsSchema)
+	upgrades = append(upgrades, addLogSource)
+}
 
 // The entries table keeps only the indexes searches need: level and
 // service pages walk (level|service, id) newest first, payment and trace
@@ -27,7 +30,8 @@ CREATE TABLE IF NOT EXISTS log_entries (
 	payment_id TEXT NOT NULL DEFAULT '',
 	trace_id TEXT NOT NULL DEFAULT '',
 	message TEXT NOT NULL,
-	attributes BLOB
+	attributes BLOB,
+	source TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS log_entries_level ON log_entries(level, id);
 CREATE INDEX IF NOT EXISTS log_entries_service ON log_entries(service, id);
@@ -51,20 +55,37 @@ CREATE TABLE IF NOT EXISTS log_messages (
 ) WITHOUT ROWID;
 `
 
+// addLogSource adds the source column (which credential wrote an entry)
+// to a log_entries table made before it existed; older entries read as
+// an empty source.
+func addLogSource(db *sql.DB) error {
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('log_entries') WHERE name = 'source'`).Scan(&n); err != nil {
+		return fmt.Errorf("cannot read the log_entries table's columns: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := db.Exec(`ALTER TABLE log_entries ADD COLUMN source TEXT NOT NULL DEFAULT ''`); err != nil {
+		return fmt.Errorf("cannot add the source column to log_entries: %w", err)
+	}
+	return nil
+}
+
 // rowsPerInsert rows go into one multi-row INSERT: far fewer statement
 // executions than one per row, well under SQLite's parameter limit.
 const rowsPerInsert = 256
 
-const logCols = 8
+const logCols = 9
 
 func insertSQL(rows int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO log_entries(id, time, level, service, payment_id, trace_id, message, attributes) VALUES `)
+	b.WriteString(`INSERT INTO log_entries(id, time, level, service, payment_id, trace_id, message, attributes, source) VALUES `)
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?)")
 	}
 	return b.String()
 }
@@ -97,7 +118,7 @@ func (db *DB) InsertEntries(ctx context.Context, entries []logbook.Entry, r logb
 			}
 			attrs = b
 		}
-		args = append(args, e.ID, e.Time.UnixMilli(), string(e.Level), e.Service, e.PaymentID, e.TraceID, e.Message, attrs)
+		args = append(args, e.ID, e.Time.UnixMilli(), string(e.Level), e.Service, e.PaymentID, e.TraceID, e.Message, attrs, e.Source)
 	}
 	return db.exec(ctx, "insert_log_entries", func(tx *sql.Tx) error {
 		rest := args
@@ -171,7 +192,7 @@ func (db *DB) SearchEntries(ctx context.Context, f logbook.Filter) ([]logbook.En
 	if f.MinID != "" {
 		add("id >= ?", f.MinID)
 	}
-	q := `SELECT id, time, level, service, payment_id, trace_id, message, attributes FROM log_entries`
+	q := `SELECT id, time, level, service, payment_id, trace_id, message, attributes, source FROM log_entries`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -194,7 +215,7 @@ func (db *DB) SearchEntries(ctx context.Context, f logbook.Filter) ([]logbook.En
 		var t int64
 		var level string
 		var attrs []byte
-		if err := rows.Scan(&e.ID, &t, &level, &e.Service, &e.PaymentID, &e.TraceID, &e.Message, &attrs); err != nil {
+		if err := rows.Scan(&e.ID, &t, &level, &e.Service, &e.PaymentID, &e.TraceID, &e.Message, &attrs, &e.Source); err != nil {
 			return nil, false, readErr(err)
 		}
 		e.Time, e.Level = time.UnixMilli(t).UTC(), logbook.Level(level)

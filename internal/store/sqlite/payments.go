@@ -16,7 +16,7 @@ import (
 func isDomainErr(err error) bool {
 	return errors.Is(err, payment.ErrNotFound) || errors.Is(err, payment.ErrDuplicate) ||
 		errors.Is(err, payment.ErrVersionConflict) || errors.Is(err, auth.ErrNotFound) ||
-		errors.Is(err, auth.ErrDuplicate)
+		errors.Is(err, auth.ErrDuplicate) || errors.Is(err, auth.ErrTokenReused) // a client's replay, not a store failure
 }
 
 // The statements of the create path, prepared once (see DB.prepared).

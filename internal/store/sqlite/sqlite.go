@@ -380,8 +380,18 @@ func migrate(db *sql.DB) error {
 			return fmt.Errorf("cannot migrate: %w (in %q)", err, strings.TrimSpace(stmt))
 		}
 	}
+	for _, up := range upgrades {
+		if err := up(db); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// upgrades bring tables made by an older version up to date once every
+// schema exists; each domain's file adds its own in init, and each must
+// be a no-op on a current table.
+var upgrades []func(*sql.DB) error
 
 const schema = `
 CREATE TABLE IF NOT EXISTS payments (

@@ -40,6 +40,10 @@ type Options struct {
 	TokenMargin time.Duration
 	HTTPClient  *http.Client
 	Now         func() time.Time
+	// WebhookTolerance bounds how far a webhook's transmission time may
+	// be from now, either way [5m]: an older (or post-dated) delivery is
+	// refused as a replay.
+	WebhookTolerance time.Duration
 }
 
 // Provider talks to PayPal.
@@ -71,6 +75,9 @@ func New(opt Options) (*Provider, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.WebhookTolerance == 0 {
+		opt.WebhookTolerance = 5 * time.Minute
 	}
 	hc := opt.HTTPClient
 	if hc == nil {

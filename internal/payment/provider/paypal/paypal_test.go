@@ -361,9 +361,10 @@ const captureEvent = `{
 }`
 
 func TestWebhookVerification(t *testing.T) {
-	p, fake, _ := setup(t)
+	p, fake, clk := setup(t)
 	ctx := context.Background()
-	ev, err := p.ParseWebhook(ctx, canon(paypalfake.WebhookHeaders(paypalfake.ValidSignature)), []byte(captureEvent))
+	headers := func(sig string) header { return canon(paypalfake.WebhookHeadersAt(sig, clk.Now())) }
+	ev, err := p.ParseWebhook(ctx, headers(paypalfake.ValidSignature), []byte(captureEvent))
 	if err != nil {
 		t.Fatalf("valid event refused: %v", err)
 	}
@@ -386,11 +387,11 @@ func TestWebhookVerification(t *testing.T) {
 		t.Fatalf("verification request %s, want the event verbatim and the webhook id", verify.Body)
 	}
 
-	_, err = p.ParseWebhook(ctx, canon(paypalfake.WebhookHeaders("forged")), []byte(captureEvent))
+	_, err = p.ParseWebhook(ctx, headers("forged"), []byte(captureEvent))
 	if !errors.Is(err, payment.ErrWebhookRejected) {
 		t.Fatalf("forged signature: %v, want rejected", err)
 	}
-	h := canon(paypalfake.WebhookHeaders(paypalfake.ValidSignature))
+	h := headers(paypalfake.ValidSignature)
 	delete(h, "Paypal-Transmission-Id")
 	if _, err := p.ParseWebhook(ctx, h, []byte(captureEvent)); !errors.Is(err, payment.ErrWebhookRejected) {
 		t.Fatalf("missing header: %v, want rejected", err)
@@ -399,7 +400,7 @@ func TestWebhookVerification(t *testing.T) {
 	fake.Inject("POST /v1/notifications/verify-webhook-signature", 503, "SERVICE_UNAVAILABLE")
 	fake.Inject("POST /v1/notifications/verify-webhook-signature", 503, "SERVICE_UNAVAILABLE")
 	fake.Inject("POST /v1/notifications/verify-webhook-signature", 503, "SERVICE_UNAVAILABLE")
-	_, err = p.ParseWebhook(ctx, canon(paypalfake.WebhookHeaders(paypalfake.ValidSignature)), []byte(captureEvent))
+	_, err = p.ParseWebhook(ctx, headers(paypalfake.ValidSignature), []byte(captureEvent))
 	if err == nil || errors.Is(err, payment.ErrWebhookRejected) {
 		t.Fatalf("verification API down: %v, want a retriable error", err)
 	}
@@ -460,5 +461,41 @@ func TestMinorOf(t *testing.T) {
 		if got != c.want || ok != c.ok {
 			t.Errorf("%+v: %d %v, want %d %v", c.a, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+// PayPal's verification API checks the signature over the transmission
+// time, not the time's age: a captured delivery verified forever. Paymon
+// refuses one sent more than 5 minutes ago or ahead, before asking PayPal.
+func TestWebhookTransmissionTimeIsChecked(t *testing.T) {
+	p, fake, clk := setup(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		ok   bool
+	}{
+		{"now", clk.Now(), true},
+		{"4 min ago", clk.Now().Add(-4 * time.Minute), true},
+		{"4 min ahead", clk.Now().Add(4 * time.Minute), true},
+		{"6 min ago", clk.Now().Add(-6 * time.Minute), false},
+		{"a day ago", clk.Now().Add(-24 * time.Hour), false},
+		{"a day ahead", clk.Now().Add(24 * time.Hour), false},
+	} {
+		before := fake.Count("POST")
+		_, err := p.ParseWebhook(ctx, canon(paypalfake.WebhookHeadersAt(paypalfake.ValidSignature, tc.at)), []byte(captureEvent))
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case !tc.ok && (!errors.Is(err, payment.ErrWebhookRejected) || !strings.Contains(err.Error(), "transmission time")):
+			t.Errorf("%s: err = %v, want rejected on the transmission time", tc.name, err)
+		case !tc.ok && fake.Count("POST") != before:
+			t.Errorf("%s: PayPal was asked to verify a stale delivery", tc.name)
+		}
+	}
+	h := canon(paypalfake.WebhookHeaders(paypalfake.ValidSignature))
+	h["Paypal-Transmission-Time"] = "yesterday"
+	if _, err := p.ParseWebhook(ctx, h, []byte(captureEvent)); !errors.Is(err, payment.ErrWebhookRejected) {
+		t.Errorf("unparsable transmission time: %v, want rejected", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/paymon/paymon/internal/payment"
 )
@@ -31,6 +32,16 @@ func (c *Provider) ParseWebhook(ctx context.Context, h payment.HeaderGetter, bod
 		if v == "" {
 			return payment.WebhookEvent{}, fmt.Errorf("%w: missing PAYPAL-%s header", payment.ErrWebhookRejected, strings.ToUpper(strings.ReplaceAll(k, "_", "-")))
 		}
+	}
+	// PayPal's verification checks the signature over the transmission
+	// time but not its age: a captured delivery would verify forever.
+	sent, err := time.Parse(time.RFC3339, hdr["transmission_time"])
+	if err != nil {
+		return payment.WebhookEvent{}, fmt.Errorf("%w: PAYPAL-TRANSMISSION-TIME is not an RFC 3339 time", payment.ErrWebhookRejected)
+	}
+	if d := c.opt.Now().Sub(sent); d > c.opt.WebhookTolerance || d < -c.opt.WebhookTolerance {
+		return payment.WebhookEvent{}, fmt.Errorf("%w: transmission time %s is more than %s from now; check the clocks, or this is a replay",
+			payment.ErrWebhookRejected, sent.UTC().Format(time.RFC3339), c.opt.WebhookTolerance)
 	}
 	if !json.Valid(body) {
 		return payment.WebhookEvent{}, fmt.Errorf("%w: body is not JSON", payment.ErrWebhookRejected)

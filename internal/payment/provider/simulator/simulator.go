@@ -5,11 +5,13 @@ package simulator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"time"
 
+	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
 )
 
@@ -53,7 +55,8 @@ func providerID(paymentID string) string {
 }
 
 // Create implements payment.Provider.
-func (s *Provider) Create(_ context.Context, req payment.ProviderRequest) (payment.ProviderResult, error) {
+func (s *Provider) Create(_ context.Context, req payment.ProviderRequest) (_ payment.ProviderResult, err error) {
+	defer observe("create", time.Now(), &err)
 	res := payment.ProviderResult{ProviderPaymentID: providerID(req.PaymentID)}
 	outcome := req.Metadata["simulate"]
 	if outcome == "" {
@@ -83,7 +86,8 @@ func (s *Provider) Create(_ context.Context, req payment.ProviderRequest) (payme
 // Retrieve implements payment.Provider: a payment that was pending or timed
 // out settles once SettleAfter has passed, to metadata.simulate_settle
 // (succeed by default, or fail).
-func (s *Provider) Retrieve(_ context.Context, p *payment.Payment) (payment.ProviderResult, error) {
+func (s *Provider) Retrieve(_ context.Context, p *payment.Payment) (_ payment.ProviderResult, err error) {
+	defer observe("retrieve", time.Now(), &err)
 	res := payment.ProviderResult{ProviderPaymentID: providerID(p.ID), Status: p.Status}
 	if p.Status != payment.StatusPending {
 		return res, nil
@@ -100,7 +104,8 @@ func (s *Provider) Retrieve(_ context.Context, p *payment.Payment) (payment.Prov
 }
 
 // Refund implements payment.Provider; metadata.simulate_refund=fail refuses.
-func (*Provider) Refund(_ context.Context, p *payment.Payment, _ int64, _ string) error {
+func (*Provider) Refund(_ context.Context, p *payment.Payment, _ int64, _ string) (err error) {
+	defer observe("refund", time.Now(), &err)
 	if p.Metadata["simulate_refund"] == Fail {
 		return &payment.ProviderError{Kind: payment.ProviderDeclined, Reason: "refund_declined"}
 	}
@@ -108,12 +113,16 @@ func (*Provider) Refund(_ context.Context, p *payment.Payment, _ int64, _ string
 }
 
 // Cancel implements payment.Provider.
-func (*Provider) Cancel(context.Context, *payment.Payment) error { return nil }
+func (*Provider) Cancel(context.Context, *payment.Payment) error {
+	observe("cancel", time.Now(), new(error))
+	return nil
+}
 
 // Confirm implements payment.Confirmer: the customer finished at the
 // simulated bank, so the payment settles to metadata.simulate_settle
 // (succeed by default, or fail) without waiting for SettleAfter.
-func (*Provider) Confirm(_ context.Context, p *payment.Payment, _ string) (payment.ProviderResult, error) {
+func (*Provider) Confirm(_ context.Context, p *payment.Payment, _ string) (_ payment.ProviderResult, err error) {
+	defer observe("confirm", time.Now(), &err)
 	res := payment.ProviderResult{ProviderPaymentID: providerID(p.ID), Status: p.Status}
 	if p.Status != payment.StatusPending {
 		return res, nil
@@ -123,4 +132,19 @@ func (*Provider) Confirm(_ context.Context, p *payment.Payment, _ string) (payme
 	}
 	res.Status = payment.StatusSucceeded
 	return res, nil
+}
+
+// observe records each call in paymon_provider_request_duration_seconds,
+// labelled as the real providers label theirs, so that a demo or a test
+// on the simulator shows provider latency and outcomes like production.
+func observe(op string, start time.Time, err *error) {
+	outcome := "ok"
+	var pe *payment.ProviderError
+	switch {
+	case errors.As(*err, &pe):
+		outcome = string(pe.Kind)
+	case *err != nil:
+		outcome = "error"
+	}
+	metrics.ProviderDuration.WithLabelValues("simulator", op, outcome).Observe(time.Since(start).Seconds())
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -42,12 +43,16 @@ type Options struct {
 	// HTTPClient, when set, replaces the default client (Timeout is then
 	// the caller's business).
 	HTTPClient *http.Client
+	// Logger receives what the operator needs and a webhook sender must
+	// not see [slog.Default()].
+	Logger *slog.Logger
 }
 
 // Provider talks to Stripe.
 type Provider struct {
 	c   *stripego.Client
 	opt Options
+	log *slog.Logger
 }
 
 // New returns a Stripe provider.
@@ -76,7 +81,10 @@ func New(opt Options) (*Provider, error) {
 		cfg.URL = stripego.String(strings.TrimRight(opt.APIBase, "/"))
 	}
 	c := stripego.NewClient(opt.SecretKey, stripego.WithBackends(stripego.NewBackendsWithConfig(cfg)))
-	return &Provider{c: c, opt: opt}, nil
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	return &Provider{c: c, opt: opt, log: opt.Logger}, nil
 }
 
 // Name implements payment.Provider.

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	stripego "github.com/stripe/stripe-go/v85"
 	"github.com/stripe/stripe-go/v85/webhook"
@@ -22,10 +25,23 @@ func (s *Provider) ParseWebhook(_ context.Context, h payment.HeaderGetter, body 
 		// rather than trust unsigned events.
 		return payment.WebhookEvent{}, fmt.Errorf("%w: PAYMON_STRIPE_WEBHOOK_SECRET is not set", payment.ErrWebhookRejected)
 	}
-	ev, err := webhook.ConstructEventWithOptions(body, h.Get("Stripe-Signature"), s.opt.WebhookSecret,
+	sig := h.Get("Stripe-Signature")
+	// The SDK only refuses old timestamps; one far in the future is as
+	// replayable (a signature captured now stays valid until then), so the
+	// tolerance applies both ways.
+	if t, ok := signatureTime(sig); ok && t.After(time.Now().Add(s.opt.WebhookTolerance)) {
+		return payment.WebhookEvent{}, fmt.Errorf("%w: signature timestamp outside the tolerance", payment.ErrWebhookRejected)
+	}
+	ev, err := webhook.ConstructEventWithOptions(body, sig, s.opt.WebhookSecret,
 		webhook.ConstructEventOptions{Tolerance: s.opt.WebhookTolerance})
 	if err != nil {
-		return payment.WebhookEvent{}, fmt.Errorf("%w: %s", payment.ErrWebhookRejected, rejection(err))
+		reason, known := rejection(err)
+		if !known {
+			// The SDK's own text names its version and suggests code
+			// changes: it is for the operator, not the sender.
+			s.log.Warn("stripe webhook refused", "reason", reason, "err", err)
+		}
+		return payment.WebhookEvent{}, fmt.Errorf("%w: %s", payment.ErrWebhookRejected, reason)
 	}
 	out := payment.WebhookEvent{ID: ev.ID, Type: string(ev.Type)}
 	if ev.Data == nil {
@@ -66,17 +82,35 @@ func (s *Provider) ParseWebhook(_ context.Context, h payment.HeaderGetter, body 
 	return out, nil
 }
 
-// rejection names why an event was refused without echoing secrets.
-func rejection(err error) string {
+// rejection names why an event was refused in Paymon's own words, which
+// never echo secrets nor the SDK's text; known is false for a cause the
+// SDK does not export a sentinel for.
+func rejection(err error) (reason string, known bool) {
 	switch {
 	case errors.Is(err, webhook.ErrNotSigned):
-		return "missing Stripe-Signature header"
+		return "missing Stripe-Signature header", true
 	case errors.Is(err, webhook.ErrInvalidHeader):
-		return "malformed Stripe-Signature header"
+		return "malformed Stripe-Signature header", true
 	case errors.Is(err, webhook.ErrTooOld):
-		return "signature timestamp outside the tolerance"
+		return "signature timestamp outside the tolerance", true
 	case errors.Is(err, webhook.ErrNoValidSignature):
-		return "signature does not match"
+		return "signature does not match", true
+	case strings.Contains(err.Error(), "API version"):
+		return "the event's API version is not the one this server reads; set the webhook endpoint's API version as docs/providers.md says", false
 	}
-	return "event not accepted: " + err.Error()
+	return "the body is not a Stripe event this server can read", false
+}
+
+// signatureTime reads t=<unix seconds> from a Stripe-Signature header.
+func signatureTime(header string) (time.Time, bool) {
+	for _, part := range strings.Split(header, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
+			sec, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return time.Time{}, false
+			}
+			return time.Unix(sec, 0), true
+		}
+	}
+	return time.Time{}, false
 }

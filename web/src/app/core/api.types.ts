@@ -45,6 +45,8 @@ export interface LogEntry {
   attributes?: Record<string, unknown> | null;
   trace_id?: string | null;
   payment_id?: string | null;
+  /** Who wrote it: "paymon", "key:<api key id>" or "user:<user id>"; empty on old entries. */
+  source?: string | null;
 }
 
 export interface LogStats {

@@ -86,4 +86,13 @@ describe('LogsPage live tail', () => {
     expect(all[all.length - 1].getAttribute('data-id')).toBe(`log_${CAP + 10}`);
     expect(all[0].getAttribute('data-id')).toBe('log_11');
   });
+
+  it('shows which credential wrote each line', async () => {
+    stream.emit('logs', 'log.created', { ...entry(1), service: 'paymon', source: 'paymon' });
+    stream.emit('logs', 'log.created', { ...entry(2), source: 'key:key_abc' });
+    stream.emit('logs', 'log.created', entry(3));
+    const el = await render();
+    const sources = Array.from(rows(el)).map((r) => r.querySelector('[data-testid="log-source"]')?.textContent?.trim() ?? '');
+    expect(sources).toEqual(['paymon', 'key:key_abc', '']);
+  });
 });

@@ -115,7 +115,12 @@ export function appendCapped<T>(rows: T[], more: T[], cap: number): T[] {
                   <tr data-testid="log-row" [attr.data-id]="l.id" [attr.data-level]="l.level">
                     <td class="nowrap mono small">{{ l.time | date: 'HH:mm:ss.SSS' }}</td>
                     <td><span class="badge" [attr.data-level]="l.level">{{ l.level }}</span></td>
-                    <td class="nowrap">{{ l.service }}</td>
+                    <td class="nowrap">
+                      {{ l.service }}
+                      @if (l.source) {
+                        <span class="mono small muted" data-testid="log-source" title="written by">{{ l.source }}</span>
+                      }
+                    </td>
                     <td class="msg">
                       {{ l.message }}
                       @if (l.payment_id) {
@@ -199,7 +204,12 @@ export function appendCapped<T>(rows: T[], more: T[], cap: number): T[] {
                     <tr data-testid="log-search-row" [attr.data-id]="l.id" [attr.data-level]="l.level">
                       <td class="nowrap mono small">{{ l.time | date: 'MMM d, HH:mm:ss.SSS' }}</td>
                       <td><span class="badge" [attr.data-level]="l.level">{{ l.level }}</span></td>
-                      <td class="nowrap">{{ l.service }}</td>
+                      <td class="nowrap">
+                        {{ l.service }}
+                        @if (l.source) {
+                          <span class="mono small muted" data-testid="log-source" title="written by">{{ l.source }}</span>
+                        }
+                      </td>
                       <td class="msg">
                         {{ l.message }}
                         @if (l.payment_id) {

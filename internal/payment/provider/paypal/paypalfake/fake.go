@@ -287,13 +287,16 @@ func (s *Server) verify(w http.ResponseWriter, body []byte) {
 
 // WebhookHeaders are transmission headers the fake's verification accepts
 // (with sig = ValidSignature) or refuses (any other sig).
-func WebhookHeaders(sig string) map[string]string {
+func WebhookHeaders(sig string) map[string]string { return WebhookHeadersAt(sig, time.Now()) }
+
+// WebhookHeadersAt is WebhookHeaders for a delivery transmitted at t.
+func WebhookHeadersAt(sig string, t time.Time) map[string]string {
 	return map[string]string{
 		"PAYPAL-AUTH-ALGO":         "SHA256withRSA",
 		"PAYPAL-CERT-URL":          "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270",
 		"PAYPAL-TRANSMISSION-ID":   "69cd13f0-d67a-11e5-baa3-778b53f4ae55",
 		"PAYPAL-TRANSMISSION-SIG":  sig,
-		"PAYPAL-TRANSMISSION-TIME": time.Now().UTC().Format(time.RFC3339),
+		"PAYPAL-TRANSMISSION-TIME": t.UTC().Format(time.RFC3339),
 	}
 }
 
