@@ -35,6 +35,23 @@ type ref struct {
 	parent map[string]any
 	key    string
 	val    any
+	s      string // the value, when isStr
+	isStr  bool
+}
+
+// scalar is a field value as find's predicates see it: a string kept
+// unboxed, or any other value.
+type scalar struct {
+	s     string
+	isStr bool
+	v     any
+}
+
+func (r ref) text() string {
+	if r.isStr {
+		return r.s
+	}
+	return text(r.val)
 }
 
 // take marks the value as used, so it does not also become an attribute.
@@ -50,11 +67,12 @@ func (r ref) take() {
 	}
 }
 
-func find(kvs []kv, names []string, ok func(any) bool) (ref, bool) {
+func find(kvs []kv, names []string, ok func(scalar) bool) (ref, bool) {
 	for _, name := range names {
 		for i := range kvs {
-			if !kvs[i].used && strings.EqualFold(kvs[i].key, name) && ok(kvs[i].val) {
-				return ref{top: &kvs[i], val: kvs[i].val}, true
+			p := &kvs[i]
+			if !p.used && strings.EqualFold(p.key, name) && ok(scalar{p.s, p.isStr, p.val}) {
+				return ref{top: p, val: p.val, s: p.s, isStr: p.isStr}, true
 			}
 		}
 		head, tail, dotted := strings.Cut(name, ".")
@@ -72,12 +90,12 @@ func find(kvs []kv, names []string, ok func(any) bool) (ref, bool) {
 	return ref{}, false
 }
 
-func findNested(m map[string]any, name string, ok func(any) bool) (map[string]any, string, any, bool) {
-	if v, exact := m[name]; exact && ok(v) {
+func findNested(m map[string]any, name string, ok func(scalar) bool) (map[string]any, string, any, bool) {
+	if v, exact := m[name]; exact && ok(scalar{v: v}) {
 		return m, name, v, true
 	}
 	for k, v := range m {
-		if strings.EqualFold(k, name) && ok(v) {
+		if strings.EqualFold(k, name) && ok(scalar{v: v}) {
 			return m, k, v, true
 		}
 	}
@@ -98,8 +116,11 @@ func findNested(m map[string]any, name string, ok func(any) bool) (map[string]an
 // isText: strings (not empty), numbers and booleans can be a message,
 // service or id; objects and arrays cannot, so {"log":{"level":…}} is
 // not read as a message.
-func isText(v any) bool {
-	switch x := v.(type) {
+func isText(c scalar) bool {
+	if c.isStr {
+		return c.s != ""
+	}
+	switch x := c.v.(type) {
 	case string:
 		return x != ""
 	case json.Number, bool:
@@ -108,8 +129,11 @@ func isText(v any) bool {
 	return false
 }
 
-func isScalar(v any) bool {
-	switch x := v.(type) {
+func isScalar(c scalar) bool {
+	if c.isStr {
+		return c.s != ""
+	}
+	switch x := c.v.(type) {
 	case string:
 		return x != ""
 	case json.Number:
@@ -141,11 +165,11 @@ func orDefault(over, def []string) []string {
 func (d *lenient) build(kvs []kv) (Entry, *scanErr) {
 	e := Entry{Time: d.now, Level: LevelInfo, Service: d.opt.Service}
 	if r, ok := find(kvs, orDefault(d.opt.MessageFields, MessageAliases), isText); ok {
-		e.Message = text(r.val)
+		e.Message = r.text()
 		r.take()
 	}
 	if r, ok := find(kvs, orDefault(d.opt.TimeFields, TimeAliases), isScalar); ok {
-		t, err := parseTime(r.val)
+		t, err := parseTime(r.text(), !r.isStr && isNumber(r.val))
 		if err != nil {
 			return e, &scanErr{kind: Invalid, field: r.key0(), msg: err.Error()}
 		}
@@ -154,22 +178,22 @@ func (d *lenient) build(kvs []kv) (Entry, *scanErr) {
 	}
 	original := ""
 	if r, ok := find(kvs, orDefault(d.opt.LevelFields, LevelAliases), isScalar); ok {
-		original = text(r.val)
+		original = r.text()
 		if l, known := ParseLevel(original); known {
 			e.Level = l
 		}
 		r.take()
 	}
 	if r, ok := find(kvs, orDefault(d.opt.ServiceFields, ServiceAliases), isText); ok {
-		e.Service = text(r.val)
+		e.Service = r.text()
 		r.take()
 	}
 	if r, ok := find(kvs, TraceIDAliases, isText); ok {
-		e.TraceID = text(r.val)
+		e.TraceID = r.text()
 		r.take()
 	}
 	if r, ok := find(kvs, PaymentIDAliases, isText); ok {
-		e.PaymentID = text(r.val)
+		e.PaymentID = r.text()
 		r.take()
 	}
 	for i := range kvs {
@@ -190,7 +214,7 @@ func (d *lenient) build(kvs []kv) (Entry, *scanErr) {
 		if _, dup := e.Attributes[p.key]; dup {
 			return e, &scanErr{kind: Invalid, field: p.key, msg: fmt.Sprintf("%q is both a top-level field and a key of attributes", p.key)}
 		}
-		e.Attributes[p.key] = p.val
+		e.Attributes[p.key] = p.value()
 	}
 	if original != "" && !strings.EqualFold(strings.TrimSpace(original), string(e.Level)) {
 		if e.Attributes == nil {
@@ -216,9 +240,9 @@ func (r ref) key0() string {
 // magnitude: seconds below 1e11 (until year 5138), milliseconds below
 // 1e14, microseconds below 1e17, nanoseconds above. A fraction is kept
 // to the nanosecond.
-func parseTime(v any) (time.Time, error) {
-	s := strings.TrimSpace(text(v))
-	if _, isNum := v.(json.Number); !isNum {
+func parseTime(s string, isNum bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if !isNum {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			return t.UTC(), nil
 		}
@@ -232,6 +256,11 @@ func parseTime(v any) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("cannot read time %q: send RFC 3339 (2026-01-02T15:04:05.123Z) or Unix epoch seconds, milliseconds, microseconds or nanoseconds", cut(s, 64))
+}
+
+func isNumber(v any) bool {
+	_, ok := v.(json.Number)
+	return ok
 }
 
 func cut(s string, n int) string {

@@ -51,6 +51,38 @@ type jsonReader struct {
 	// maxNest bounds nesting while reading, before any depth rule, so the
 	// recursion stays shallow whatever the input.
 	maxNest int
+	// keys interns object keys across the lines of a request: the same
+	// few keys repeat on every line, and each would be an allocation.
+	keys map[string]string
+}
+
+// maxInterned bounds keys, so a body of distinct keys cannot grow it.
+const maxInterned = 1024
+
+// key reads an object key, interned: a plain ASCII key seen before costs
+// no allocation.
+func (r *jsonReader) key() (string, *scanErr) {
+	if r.keys != nil {
+		start := r.i + 1
+		for j := start; j < len(r.b) && j <= start+64; j++ {
+			c := r.b[j]
+			if c == '"' {
+				if k, ok := r.keys[string(r.b[start:j])]; ok {
+					r.i = j + 1
+					return k, nil
+				}
+				break
+			}
+			if c == '\\' || c < 0x20 || c >= 0x80 {
+				break
+			}
+		}
+	}
+	k, err := r.str()
+	if err == nil && r.keys != nil && len(k) <= 64 && len(r.keys) < maxInterned {
+		r.keys[k] = k
+	}
+	return k, err
 }
 
 func (r *jsonReader) syntax(msg string) *scanErr {
@@ -159,7 +191,7 @@ func (r *jsonReader) object(nest int) (map[string]any, *scanErr) {
 		if r.i >= len(r.b) || r.b[r.i] != '"' {
 			return nil, r.unexpected()
 		}
-		k, err := r.str()
+		k, err := r.key()
 		if err != nil {
 			return nil, err
 		}

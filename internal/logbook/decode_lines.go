@@ -2,6 +2,7 @@ package logbook
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -72,7 +73,7 @@ func DecodeLines(body []byte, now time.Time, lim Limits, opt DecodeOptions) (*Ba
 	if start == len(body) {
 		return nil, &DecodeError{Kind: Malformed, Msg: "the body is empty; send a JSON object, a JSON array or NDJSON"}
 	}
-	d := &lenient{body: body, now: now.UTC(), lim: lim, opt: opt, budget: lim.maxDecoded(), lineAt: 1}
+	d := &lenient{body: body, now: now.UTC(), lim: lim, opt: opt, budget: lim.maxDecoded(), lineAt: 1, keys: map[string]string{}}
 	var err error
 	if body[start] == '[' {
 		err = d.array(start)
@@ -101,6 +102,7 @@ type lenient struct {
 	budget int64
 	out    Batch
 	kvs    []kv
+	keys   map[string]string
 	// lineOff/lineAt remember the last line lookup, so numbering every
 	// line of a large body stays linear.
 	lineOff, lineAt int
@@ -239,15 +241,25 @@ func (d *lenient) array(i int) error {
 
 // kv is one top-level member of an entry, in body order.
 type kv struct {
-	key  string
-	val  any
-	used bool
+	key   string
+	s     string // the value, when isStr
+	val   any    // the value, otherwise
+	isStr bool
+	used  bool
+}
+
+// value is the member's value as an attribute.
+func (p *kv) value() any {
+	if p.isStr {
+		return p.s
+	}
+	return p.val
 }
 
 // entry reads the object at i (which must end before limit), builds the
 // entry and appends it. It returns the offset after the object.
 func (d *lenient) entry(i, limit, n int) (int, *scanErr) {
-	r := jsonReader{b: d.body[:limit], i: i, budget: d.budget, maxNest: d.lim.MaxDepth + 1}
+	r := jsonReader{b: d.body[:limit], i: i, budget: d.budget, maxNest: d.lim.MaxDepth + 1, keys: d.keys}
 	kvs, err := d.members(&r)
 	d.budget = r.budget
 	if err != nil {
@@ -262,8 +274,11 @@ func (d *lenient) entry(i, limit, n int) (int, *scanErr) {
 		return 0, err
 	}
 	if cerr := CheckEntry(&e, d.now, d.lim); cerr != nil {
-		de := cerr.(*DecodeError)
-		return 0, &scanErr{kind: de.Kind, field: de.Field, msg: de.Msg}
+		var de *DecodeError
+		if errors.As(cerr, &de) {
+			return 0, &scanErr{kind: de.Kind, field: de.Field, msg: de.Msg}
+		}
+		return 0, &scanErr{kind: Invalid, msg: cerr.Error()}
 	}
 	d.out.Entries = append(d.out.Entries, e)
 	return r.i, nil
@@ -289,7 +304,7 @@ func (d *lenient) members(r *jsonReader) ([]kv, *scanErr) {
 		if r.i >= len(r.b) || r.b[r.i] != '"' {
 			return nil, r.unexpected()
 		}
-		k, err := r.str()
+		k, err := r.key()
 		if err != nil {
 			return nil, err
 		}
@@ -304,11 +319,25 @@ func (d *lenient) members(r *jsonReader) ([]kv, *scanErr) {
 		if err := r.colon(); err != nil {
 			return nil, err
 		}
-		v, err := r.value(1)
-		if err != nil {
-			return nil, err
+		r.ws()
+		if r.i < len(r.b) && r.b[r.i] == '"' {
+			// A string stays unboxed until it becomes an attribute: most
+			// are the message, time, level or service.
+			v, err := r.str()
+			if err == nil {
+				err = r.charge(costScalar + int64(len(v)))
+			}
+			if err != nil {
+				return nil, err
+			}
+			kvs = append(kvs, kv{key: k, s: v, isStr: true})
+		} else {
+			v, err := r.value(1)
+			if err != nil {
+				return nil, err
+			}
+			kvs = append(kvs, kv{key: k, val: v})
 		}
-		kvs = append(kvs, kv{key: k, val: v})
 		more, err := r.next('}')
 		if err != nil {
 			return nil, err

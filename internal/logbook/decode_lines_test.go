@@ -381,3 +381,33 @@ func FuzzDecodeLines(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeLines(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		line func(i int) string
+	}{
+		{"paymon", func(i int) string {
+			return fmt.Sprintf(`{"time":"2026-11-25T09:%02d:00Z","level":"info","service":"checkout","message":"request %d handled in %dms","trace_id":"tr-%08x","attributes":{"host":"web-%d","region":"eu-west-1","http.status":200,"duration_ms":%d}}`, i%60, i, i%997, i, i%16, i%1500)
+		}},
+		{"pino", func(i int) string {
+			return fmt.Sprintf(`{"level":30,"time":%d,"pid":4242,"hostname":"web-%d","msg":"request %d handled in %dms","reqId":"r-%08x","statusCode":200}`, 1795598400000+int64(i), i%16, i, i%997, i)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var sb strings.Builder
+			for i := range 5000 {
+				sb.WriteString(c.line(i) + "\n")
+			}
+			body := []byte(sb.String())
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if r, err := DecodeLines(body, now, DefaultLimits, DecodeOptions{}); err != nil || r.Rejected != 0 {
+					b.Fatal(err, r.Errors)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*5000), "ns/line")
+		})
+	}
+}

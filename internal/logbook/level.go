@@ -17,8 +17,12 @@ func ParseLevel(raw string) (l Level, ok bool) {
 	if s == "" {
 		return "", false
 	}
-	if n, err := strconv.Atoi(s); err == nil {
-		return LevelFromNumber(n)
+	// Only a digit or sign may start a number: Atoi's error on a word
+	// allocates, and most levels are words.
+	if c := s[0]; c >= '0' && c <= '9' || c == '-' || c == '+' {
+		if n, err := strconv.Atoi(s); err == nil {
+			return LevelFromNumber(n)
+		}
 	}
 	switch strings.ToLower(s) {
 	case "trace", "debug", "dbg", "fine", "finer", "finest", "silly", "verbose", "all", "d", "t":

@@ -66,13 +66,13 @@ func nodeRun(t *testing.T, bin, script string, env ...string) string {
 // nodeShip starts a real paymon serve with an ingest key, runs script
 // with PAYMON_URL, PAYMON_KEY and a fresh PAYMON_SERVICE, and returns the
 // entries stored for that service (newest first) and the script's output.
-func nodeShip(t *testing.T, script string, packages ...string) ([]map[string]any, string) {
+func nodeShip(t *testing.T, script string, env []string, packages ...string) ([]map[string]any, string) {
 	t.Helper()
 	bin := nodeRequire(t, packages...)
 	p := testenv.StartPaymon(t)
 	_, key := p.APIKey(script+" shipper", "ingest")
 	service := fmt.Sprintf("node-%s-%d", strings.TrimSuffix(strings.TrimSuffix(script, ".js"), ".mjs"), time.Now().UnixNano())
-	out := nodeRun(t, bin, script, "PAYMON_URL="+p.URL, "PAYMON_KEY="+key, "PAYMON_SERVICE="+service)
+	out := nodeRun(t, bin, script, append([]string{"PAYMON_URL=" + p.URL, "PAYMON_KEY=" + key, "PAYMON_SERVICE=" + service}, env...)...)
 	return p.SearchLogs(p.AdminToken(), "service="+service), out
 }
 

@@ -12,7 +12,7 @@ import (
 // maps onto Paymon's, the fields are kept as attributes.
 func TestPinoDefaultOutput(t *testing.T) {
 	start := time.Now().Add(-time.Second)
-	entries, out := nodeShip(t, "pino.mjs", "pino", "pino-abstract-transport")
+	entries, out := nodeShip(t, "pino.mjs", nil, "pino", "pino-abstract-transport")
 	if strings.Contains(out, "paymon answered") || strings.Contains(out, "paymon refused") {
 		t.Fatalf("the transport reported a failure:\n%s", out)
 	}

@@ -11,9 +11,16 @@ import (
 // metadata, one line per npm level. Every line arrives with its level and
 // fields, and winston reports no warning (it warned "Invalid HTTP Status
 // Code: 201" on every line, and refused orderId and http/verbose lines).
+// Once one request per line (the transport's default), once in batches,
+// which it sends as JSON arrays.
 func TestWinstonHTTPTransport(t *testing.T) {
+	t.Run("per line", func(t *testing.T) { winstonShip(t, nil) })
+	t.Run("batch", func(t *testing.T) { winstonShip(t, []string{"WINSTON_BATCH=1"}) })
+}
+
+func winstonShip(t *testing.T, env []string) {
 	start := time.Now().Add(-time.Second)
-	entries, out := nodeShip(t, "winston.js", "winston")
+	entries, out := nodeShip(t, "winston.js", env, "winston")
 	if strings.Contains(out, "Invalid HTTP Status Code") || strings.Contains(out, "winston warning") || strings.Contains(out, "winston error") {
 		t.Fatalf("winston warned:\n%s", out)
 	}
