@@ -344,3 +344,38 @@ func (s *sse) wait(id string, d time.Duration) (bool, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// retryCreates retries, at once, the creates numbered ns under key(n):
+// requests that got no 2xx, which may or may not have claimed their key.
+// Each retry must succeed (and its payment is returned, to be checked
+// with the others), or answer 409 with Retry-After while the first
+// attempt's lease (30 s) runs; a duplicate waits up to 10 s for the first
+// attempt before that 409, hence the retries in parallel.
+func retryCreates(t *testing.T, a *api, token string, ns []int, key func(int) string) []createdPayment {
+	t.Helper()
+	var mu sync.Mutex
+	var out []createdPayment
+	inFlight := 0
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, n := range ns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, r, ok := a.create(token, key(n), n)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case ok:
+				out = append(out, c)
+			case r.err == nil && r.status == http.StatusConflict && r.header.Get("Retry-After") != "":
+				inFlight++
+			default:
+				t.Errorf("retry of key %s, which got no 2xx before: %s", key(n), r)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("retried %d creates in %s: %d succeeded, %d still leased (409)", len(ns), time.Since(start).Round(time.Millisecond), len(out), inFlight)
+	return out
+}

@@ -74,17 +74,7 @@ func TestFerretDBOutage(t *testing.T) {
 	})
 	// A create refused during the outage may have claimed its key before
 	// the store went away; retrying it must settle it, never fail.
-	for _, n := range l.refused[:min(len(l.refused), 20)] {
-		c, r, ok := a.create(tok, outageKey(n), n)
-		switch {
-		case ok:
-			l.payments = append(l.payments, c)
-		case r.err == nil && r.status == http.StatusConflict && r.header.Get("Retry-After") != "":
-			// Its lease (30 s) has not run out yet.
-		default:
-			t.Errorf("retry of a create refused during the outage: %s", r)
-		}
-	}
+	l.payments = append(l.payments, retryCreates(t, a, tok, l.refused[:min(len(l.refused), 20)], outageKey)...)
 	checkPayments(t, a, tok, l.payments)
 	checkLines(t, p, tok, service, l.batches)
 }

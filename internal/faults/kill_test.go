@@ -3,7 +3,6 @@ package faults
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -120,17 +119,7 @@ func TestKillDuringCreates(t *testing.T) {
 		}
 		// A cut request may or may not have been stored; retrying it
 		// must not fail, create a second payment or lose the first.
-		for _, n := range cut {
-			created, r, ok := a.create(tok, createKey(n), n)
-			switch {
-			case ok:
-				all = append(all, created)
-			case r.err == nil && r.status == http.StatusConflict && r.header.Get("Retry-After") != "":
-				// The cut request's lease (30 s) has not run out yet.
-			default:
-				t.Errorf("retry of key %s cut by the kill: %s", createKey(n), r)
-			}
-		}
+		all = append(all, retryCreates(t, a, tok, cut, createKey)...)
 	}
 	checkPayments(t, a, p.AdminToken(), all)
 }
