@@ -33,14 +33,17 @@ const (
 	opRecent op = "recent payments"
 	opIngest op = "ingest"
 	opSearch op = "search logs"
+	// opLogsRecent reads the recent log entries, like opRecent a route
+	// that reads the cache first.
+	opLogsRecent op = "recent logs"
 )
 
 // expectation says whether r is a right answer to o sent in phase from
 // and answered in phase to; nil if so.
 type expectation func(o op, from, to int32, r reply) error
 
-// outageLoad is `clients` goroutines, each repeating create, get, recent,
-// ingest and search, from before a dependency is stopped until after it
+// outageLoad is `clients` goroutines, each repeating create, get, recent
+// payments, ingest, search and recent logs, from before a dependency is stopped until after it
 // is back. It records what was acknowledged and every wrong answer.
 type outageLoad struct {
 	a        *api
@@ -117,6 +120,7 @@ func (l *outageLoad) client(c int) {
 		l.run(opSearch, func() reply {
 			return l.a.do("GET", "/api/v1/logs?service="+l.service+"&q="+url.QueryEscape(b.token), l.token, nil)
 		})
+		l.run(opLogsRecent, func() reply { return l.a.do("GET", "/api/v1/logs/recent?limit=20", l.token, nil) })
 		// Bounded, not flat out: the machine is shared and the point is
 		// requests in flight at every moment, not throughput.
 		time.Sleep(20 * time.Millisecond)

@@ -54,8 +54,8 @@ func recentIDs(a *api, token string) ([]string, string, reply) {
 // TestRedisOutage: redis-server (cache, rate limits, event bus) stopped and
 // restarted under load, with the embedded SQLite store. Redis is on no
 // request's required path, so while it is down every request still
-// succeeds — creates, reads, the recent list (from the store), log ingest
-// and search, a password login (the rate limit is not counted) — and
+// succeeds — creates, reads, the recent lists of payments and logs (from
+// the store), log ingest and search, a password login (the rate limit is not counted) — and
 // /readyz says degraded. After Redis returns, Paymon recovers without a
 // restart: /readyz is ready, the recent list is served from the cache
 // again, and an SSE stream opened before the outage receives new payments.
@@ -89,9 +89,9 @@ func TestRedisOutage(t *testing.T) {
 		if r.err != nil || r.status/100 != 2 {
 			return fmt.Errorf("want a 2xx (Redis is on no request's required path), got %s", r)
 		}
-		if o == opRecent && from == phaseDown && to == phaseDown {
+		if (o == opRecent || o == opLogsRecent) && from == phaseDown && to == phaseDown {
 			if src := r.header.Get("X-Paymon-Source"); src != "store" {
-				return fmt.Errorf("recent list with Redis down came from %q, want the store", src)
+				return fmt.Errorf("%s with Redis down came from %q, want the store", o, src)
 			}
 		}
 		return nil
