@@ -379,3 +379,13 @@ func retryCreates(t *testing.T, a *api, token string, ns []int, key func(int) st
 	t.Logf("retried %d creates in %s: %d succeeded, %d still leased (409)", len(ns), time.Since(start).Round(time.Millisecond), len(out), inFlight)
 	return out
 }
+
+// noPanic fails the test if Paymon's output so far shows a panic (a
+// handler's panic is recovered into a 500, which the checks would see,
+// but one in a background goroutine only shows here).
+func noPanic(t *testing.T, p *testenv.Paymon) {
+	t.Helper()
+	if out := p.Output(); strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") && strings.Contains(out, "[running]") {
+		t.Errorf("paymon panicked; output:\n%s", out)
+	}
+}

@@ -77,4 +77,5 @@ func TestFerretDBOutage(t *testing.T) {
 	l.payments = append(l.payments, retryCreates(t, a, tok, l.refused[:min(len(l.refused), 20)], outageKey)...)
 	checkPayments(t, a, tok, l.payments)
 	checkLines(t, p, tok, service, l.batches)
+	noPanic(t, p)
 }

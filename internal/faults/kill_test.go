@@ -66,6 +66,7 @@ func killUnderLoad(t *testing.T, p *testenv.Paymon, write func(c, i int) (reply,
 	case <-time.After(loadBound):
 		t.Errorf("only %d writes acknowledged within %s", acked.Load(), loadBound)
 	}
+	noPanic(t, p)
 	killed.Store(true)
 	p.Kill()
 	<-stopped
@@ -122,6 +123,7 @@ func TestKillDuringCreates(t *testing.T) {
 		all = append(all, retryCreates(t, a, tok, cut, createKey)...)
 	}
 	checkPayments(t, a, p.AdminToken(), all)
+	noPanic(t, p)
 }
 
 func createKey(n int) string { return fmt.Sprintf("fault-create-%d", n) }
@@ -176,4 +178,5 @@ func TestKillDuringIngest(t *testing.T) {
 			}
 		}
 	}
+	noPanic(t, p)
 }

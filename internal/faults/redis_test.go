@@ -143,4 +143,5 @@ func TestRedisOutage(t *testing.T) {
 	}
 	checkPayments(t, a, tok, append(l.payments, extra...))
 	checkLines(t, p, tok, service, l.batches)
+	noPanic(t, p)
 }
