@@ -58,6 +58,7 @@ type outageLoad struct {
 	payments []createdPayment
 	batches  []batch
 	refused  []int // creates that got no 2xx
+	slowest  map[op]time.Duration
 	wrong    []string
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -67,7 +68,7 @@ type outageLoad struct {
 // startLoad starts the clients; they stop in finish, or when the test
 // ends (a test that fails early).
 func startLoad(t *testing.T, a *api, token, key, service string, expect expectation) *outageLoad {
-	l := &outageLoad{a: a, token: token, key: key, service: service, expect: expect, stop: make(chan struct{})}
+	l := &outageLoad{a: a, token: token, key: key, service: service, expect: expect, stop: make(chan struct{}), slowest: map[op]time.Duration{}}
 	for c := range clients {
 		l.wg.Add(1)
 		go l.client(c)
@@ -132,8 +133,13 @@ func outageKey(n int) string { return fmt.Sprintf("fault-outage-%d", n) }
 // run sends one request and judges its answer by the phases it spans.
 func (l *outageLoad) run(o op, send func() reply) {
 	from := l.phase.Load()
+	start := time.Now()
 	r := send()
+	took := time.Since(start)
 	to := l.phase.Load()
+	l.mu.Lock()
+	l.slowest[o] = max(l.slowest[o], took)
+	l.mu.Unlock()
 	if from == to {
 		l.requests[from].Add(1)
 	}
@@ -173,28 +179,54 @@ func (l *outageLoad) finish(t *testing.T) {
 	for p := range phaseNames {
 		counts += fmt.Sprintf(" %s=%d", phaseNames[p], l.requests[p].Load())
 	}
+	slow := ""
+	for _, o := range []op{opCreate, opGet, opRecent, opIngest, opSearch, opLogsRecent} {
+		slow += fmt.Sprintf(" %s=%s", o, l.slowest[o].Round(time.Millisecond))
+	}
+	t.Logf("slowest answer:%s", slow)
 	t.Logf("requests per phase:%s; %d payments and %d batches acknowledged, %d creates refused", counts, len(l.payments), len(l.batches), len(l.refused))
 }
 
-// outage runs the load, stops the dependency, lets requests run while it
-// is down, starts it again, waits for recover() to see Paymon working
+// fault takes a dependency away and brings it back.
+type fault struct {
+	stop, start func(testing.TB)
+	// downRequests is how many requests must run wholly while the
+	// dependency is away.
+	downRequests int64
+}
+
+// stopped is a dependency stopped (its port closed) and started again on
+// the same port.
+func stopped(s *testenv.Server) fault {
+	return fault{stop: s.Stop, start: s.Start, downRequests: 3 * clients}
+}
+
+// paused is a dependency frozen (SIGSTOP: connections open, no answers,
+// like a hung server or a partition) and resumed. Requests then wait for
+// Paymon's own timeouts, so fewer are asked for.
+func paused(s *testenv.Server) fault {
+	return fault{stop: s.Pause, start: s.Resume, downRequests: clients}
+}
+
+// outage runs the load, takes the dependency away, lets requests run while
+// it is down, brings it back, waits for recover() to see Paymon working
 // again, lets requests run recovered, and stops the load. down runs the
 // test's own checks while the dependency is down.
-func outage(t *testing.T, dep *testenv.Server, l *outageLoad, down func(), recovered func() bool) {
+func outage(t *testing.T, dep fault, l *outageLoad, down func(), recovered func() bool) {
 	t.Helper()
 	const (
-		perPhase     = 3 * clients // requests wholly in the up, down, recovered phases
+		perPhase     = 3 * clients // requests wholly in the up and recovered phases
 		phaseBound   = 90 * time.Second
 		recoverBound = 60 * time.Second
 	)
 	l.waitRequests(t, phaseUp, perPhase, phaseBound)
 	l.phase.Store(phaseStopping)
-	dep.Stop(t)
+	dep.stop(t)
 	l.phase.Store(phaseDown)
-	l.waitRequests(t, phaseDown, perPhase, phaseBound)
+	l.waitRequests(t, phaseDown, dep.downRequests, phaseBound)
 	down()
 	l.phase.Store(phaseStarting)
-	dep.Start(t)
+	dep.start(t)
 	start := time.Now()
 	for !recovered() {
 		if time.Since(start) > recoverBound {

@@ -60,7 +60,15 @@ func recentIDs(a *api, token string) ([]string, string, reply) {
 // restart: /readyz is ready, the recent list is served from the cache
 // again, and an SSE stream opened before the outage receives new payments.
 // No acknowledged payment or log line is lost.
-func TestRedisOutage(t *testing.T) {
+func TestRedisOutage(t *testing.T) { redisOutage(t, stopped) }
+
+// TestRedisHang is TestRedisOutage with redis-server frozen (SIGSTOP)
+// instead of stopped: connections stay open and nothing answers, as with a
+// hung Redis or a network partition. Every request must still succeed,
+// within the bound, on Paymon's own Redis timeouts.
+func TestRedisHang(t *testing.T) { redisOutage(t, paused) }
+
+func redisOutage(t *testing.T, kind func(*testenv.Server) fault) {
 	rdb := testenv.Redis(t)
 	p := testenv.StartPaymon(t, "PAYMON_REDIS_URL="+rdb.URL())
 	a := newAPI(p)
@@ -97,7 +105,7 @@ func TestRedisOutage(t *testing.T) {
 		return nil
 	})
 	n := 1
-	outage(t, rdb, l, func() {
+	outage(t, kind(rdb), l, func() {
 		rd, r := ready(a)
 		if rd.status != http.StatusOK || rd.Status != "degraded" || rd.Checks["cache"] != "down" || rd.Checks["bus"] != "down" || rd.Checks["store"] != "ok" {
 			t.Errorf("/readyz with Redis down: %s, want 200 degraded with cache and bus down", r)
