@@ -17,9 +17,7 @@ import (
 // answers 500 or hangs. After FerretDB returns, Paymon recovers without a
 // restart, no acknowledged payment or log line is lost, and a create
 // refused during the outage can be retried with its Idempotency-Key.
-func TestFerretDBOutage(t *testing.T) { ferretDBOutage(t, stopped) }
-
-func ferretDBOutage(t *testing.T, kind func(*testenv.Server) fault) {
+func TestFerretDBOutage(t *testing.T) {
 	db := testenv.FerretDB(t)
 	rdb := testenv.Redis(t)
 	p := testenv.StartPaymon(t, "PAYMON_MONGODB_URI="+db.URL(), "PAYMON_REDIS_URL="+rdb.URL())
@@ -46,7 +44,7 @@ func ferretDBOutage(t *testing.T, kind func(*testenv.Server) fault) {
 		return nil
 	})
 	n := 0
-	outage(t, kind(db), l, func() {
+	outage(t, stopped(db), l, func() {
 		rd, r := ready(a)
 		if rd.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || rd.Checks["store"] != "down" {
 			t.Errorf("/readyz with the store down: %s, want 503 with Retry-After and store down", r)
