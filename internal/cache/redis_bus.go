@@ -17,23 +17,40 @@ import (
 
 // RedisBus fans messages out to every instance through Redis pub/sub.
 // Delivery is at most once: a message published while Redis or the
-// subscriber's connection is down is lost, so consumers that need every
-// event read the store (the realtime replay buffer covers short gaps).
+// subscriber's connection is down is lost for the other instances, so
+// consumers that need every event read the store (the realtime replay
+// buffer covers short gaps). This instance's own subscribers still get
+// it: a failed publish is handed to them directly.
 type RedisBus struct {
 	rdb *redis.Client
+
+	mu    sync.Mutex
+	local map[string]map[*localSub]struct{} // this instance's subscribers, by channel
+}
+
+// localSub is one Subscribe's handler, for delivery without Redis.
+type localSub struct {
+	handler func(msg []byte)
+	stopped atomic.Bool
 }
 
 // NewRedisBus returns a bus on rdb; the caller keeps ownership of rdb.
-func NewRedisBus(rdb *redis.Client) *RedisBus { return &RedisBus{rdb: rdb} }
+func NewRedisBus(rdb *redis.Client) *RedisBus {
+	return &RedisBus{rdb: rdb, local: map[string]map[*localSub]struct{}{}}
+}
 
 // Publish sends msg to every current subscriber of channel, on every
-// instance.
+// instance. If Redis cannot take it, this instance's subscribers get it
+// anyway and the error says the others did not; a subscriber that gets
+// it twice (Redis took it after all) sees one event, since the realtime
+// hub drops repeated event ids.
 func (b *RedisBus) Publish(ctx context.Context, channel string, msg []byte) error {
 	start := time.Now()
 	err := b.rdb.Publish(ctx, channel, msg).Err()
 	metrics.CacheOperationDuration.WithLabelValues("redis", "publish").Observe(time.Since(start).Seconds())
 	if err != nil {
 		metrics.CacheErrors.WithLabelValues("redis", "publish").Inc()
+		b.deliverLocally(channel, msg)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
@@ -65,10 +82,16 @@ func (b *RedisBus) Subscribe(ctx context.Context, channel string, handler func(m
 	// The health check pings an idle connection, so a Redis that went
 	// away is noticed and reconnected to within a few seconds.
 	ch := ps.Channel(redis.WithChannelHealthCheckInterval(3*time.Second), redis.WithChannelSize(1024))
-	var stopped atomic.Bool
+	sub := &localSub{handler: handler}
+	b.mu.Lock()
+	if b.local[channel] == nil {
+		b.local[channel] = map[*localSub]struct{}{}
+	}
+	b.local[channel][sub] = struct{}{}
+	b.mu.Unlock()
 	go func() {
 		for m := range ch {
-			if stopped.Load() {
+			if sub.stopped.Load() {
 				continue
 			}
 			handler([]byte(m.Payload))
@@ -77,10 +100,29 @@ func (b *RedisBus) Subscribe(ctx context.Context, channel string, handler func(m
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			stopped.Store(true)
+			sub.stopped.Store(true)
+			b.mu.Lock()
+			delete(b.local[channel], sub)
+			b.mu.Unlock()
 			_ = ps.Close()
 		})
 	}, nil
+}
+
+// deliverLocally hands msg to this instance's subscribers of channel. The
+// lock is not held during the calls: a handler may unsubscribe.
+func (b *RedisBus) deliverLocally(channel string, msg []byte) {
+	b.mu.Lock()
+	subs := make([]*localSub, 0, len(b.local[channel]))
+	for s := range b.local[channel] {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	for _, s := range subs {
+		if !s.stopped.Load() {
+			s.handler(msg)
+		}
+	}
 }
 
 // Ping checks that Redis answers, for /readyz.

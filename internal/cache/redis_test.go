@@ -150,3 +150,48 @@ func TestRedisBusSubscribeWhileDown(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisBusLocalWhileDown: with Redis down, a message is lost for the
+// other instances but still reaches this instance's own subscribers (the
+// live feed of the instance that made the change keeps working), and not
+// once it is unsubscribed.
+func TestRedisBusLocalWhileDown(t *testing.T) {
+	srv := testenv.Redis(t)
+	c, otherC := newRedis(t, srv.URL()), newRedis(t, srv.URL())
+	bus, other := cache.NewRedisBus(c.Client()), cache.NewRedisBus(otherC.Client())
+	ctx := context.Background()
+	mine, theirs := make(chan string, 10), make(chan string, 10)
+	unsub, err := bus.Subscribe(ctx, "events", func(m []byte) { mine <- string(m) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsubOther, err := other.Subscribe(ctx, "events", func(m []byte) { theirs <- string(m) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsubOther()
+	srv.Stop(t)
+	if err := bus.Publish(ctx, "events", []byte("while down")); !errors.Is(err, dependency.ErrUnavailable) {
+		t.Fatalf("Publish with Redis down: err = %v, want dependency.ErrUnavailable", err)
+	}
+	select {
+	case m := <-mine:
+		if m != "while down" {
+			t.Fatalf("own subscriber got %q", m)
+		}
+	default:
+		t.Fatal("own subscriber did not get the message published while Redis was down")
+	}
+	select {
+	case m := <-theirs:
+		t.Fatalf("another instance's subscriber got %q without Redis", m)
+	default:
+	}
+	unsub()
+	_ = bus.Publish(ctx, "events", []byte("after unsubscribe"))
+	select {
+	case m := <-mine:
+		t.Fatalf("unsubscribed handler got %q", m)
+	default:
+	}
+}
