@@ -13,6 +13,7 @@
 #   chromium        Debian chromium (apt), for browser end-to-end tests
 #   promtool        Debian prometheus (apt), which provides promtool
 #   docker-compose  Debian docker-compose (apt)
+#   rsyslog         Debian rsyslog and rsyslog-elasticsearch (apt), for the shipper tests
 #   all             everything above
 #
 # Go tools go into ./bin (ignored by git); Debian packages need root (or sudo).
@@ -24,7 +25,7 @@ STATICCHECK_VERSION=v0.8.2 # honnef.co/go/tools 2026.1.x, builds with Go 1.26
 ACTIONLINT_VERSION=v1.7.12
 GOVULNCHECK_VERSION=latest
 
-ALL=(redis ferretdb stripe-mock staticcheck actionlint govulncheck chromium promtool docker-compose)
+ALL=(redis ferretdb stripe-mock staticcheck actionlint govulncheck chromium promtool docker-compose rsyslog)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/bin"
@@ -168,6 +169,12 @@ install_one() {
 		;;
 	docker-compose)
 		command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+		;;
+	rsyslog)
+		# omelasticsearch is its own package; rsyslogd alone is not enough.
+		if ! command -v rsyslogd >/dev/null 2>&1 || ! dpkg-query -W -f='${Status}' rsyslog-elasticsearch 2>/dev/null | grep -q 'ok installed'; then
+			apt_install rsyslog rsyslog-elasticsearch
+		fi
 		;;
 	*)
 		die "unknown dependency '$1' (known: ${ALL[*]} all)"
