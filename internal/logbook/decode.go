@@ -25,6 +25,11 @@ type Limits struct {
 	// times are refused so that a clock error cannot hide entries from
 	// time-range searches (which rely on it).
 	MaxFuture time.Duration
+	// MaxDecoded bounds the estimated memory the decoded entries of one
+	// request take (0: eight times MaxBody). Tiny values (`[[],[],…]`)
+	// cost far more decoded than their bytes; this keeps a request's heap
+	// a small multiple of its body whatever it holds.
+	MaxDecoded int64
 }
 
 // DefaultLimits are the documented ingest limits (docs/logs.md).
@@ -37,6 +42,7 @@ var DefaultLimits = Limits{
 	MaxDepth:      8,
 	MaxField:      128,
 	MaxFuture:     time.Hour,
+	MaxDecoded:    128 << 20,
 }
 
 // DecodeErrorKind says how a request body failed, so the HTTP layer can
@@ -80,14 +86,20 @@ type wireEntry struct {
 	PaymentID  string         `json:"payment_id"`
 }
 
-// Decode parses a request body: one JSON object, a JSON array of objects,
-// or NDJSON (one object per line; blank lines are skipped). The shape is
-// recognised from the content, so NDJSON sent as application/json works
-// too. now is the receipt time, used for entries without a time. Entries
-// are validated but not yet redacted and have no id.
+// Decode is the strict decoder (POST /api/v1/logs?strict=true; DecodeLines
+// is the lenient one): it parses a request body, one JSON object, a JSON
+// array of objects, or NDJSON (one object per line; blank lines are
+// skipped), and refuses the whole batch at the first bad entry, unknown
+// fields included. The shape is recognised from the content, so NDJSON
+// sent as application/json works too. now is the receipt time, used for
+// entries without a time. Entries are validated but not yet redacted and
+// have no id.
 func Decode(body []byte, now time.Time, lim Limits) ([]Entry, error) {
 	if int64(len(body)) > lim.MaxBody {
 		return nil, &DecodeError{Kind: TooLarge, Msg: fmt.Sprintf("the decompressed body exceeds %d bytes", lim.MaxBody)}
+	}
+	if estimateDecoded(body) > lim.maxDecoded() {
+		return nil, &DecodeError{Kind: TooLarge, Msg: fmt.Sprintf("the decoded entries would take more than %d bytes of memory; split the batch", lim.maxDecoded())}
 	}
 	start := skipSpace(body, 0)
 	if start == len(body) {
@@ -345,4 +357,35 @@ func printable(s string) bool {
 		}
 	}
 	return utf8.ValidString(s)
+}
+
+// estimateDecoded is what encoding/json would allocate for body, with the
+// costs the lenient reader charges: an upper bound found in one pass over
+// the bytes, before anything is decoded.
+func estimateDecoded(body []byte) int64 {
+	var n int64
+	inStr := false
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{':
+			n += costObject
+		case '[':
+			n += costArray
+		case ',':
+			n += costScalar
+		}
+	}
+	return n + int64(len(body))
 }
