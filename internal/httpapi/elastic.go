@@ -109,11 +109,11 @@ func (s *server) esBulk(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	q := r.URL.Query()
 	o := logproto.ESOptions{Options: s.pushOptions(), Index: r.PathValue("index"), Fields: logproto.ESFields{
-		Message: firstParam(q.Get("_msg_field"), q.Get("message_field")),
-		Time:    firstParam(q.Get("_time_field"), q.Get("time_field")),
-		Level:   q.Get("level_field"),
-		Service: q.Get("service_field"),
-		DefaultService: q.Get("service"),
+		MessageFields: fieldsParam(q["_msg_field"], q["message_field"]),
+		TimeFields:    fieldsParam(q["_time_field"], q["time_field"]),
+		LevelFields:   fieldsParam(q["level_field"]),
+		ServiceFields: fieldsParam(q["service_field"]),
+		Service:       q.Get("service"),
 	}}
 	res, err := logproto.DecodeBulk(body, o)
 	if err != nil {
@@ -143,11 +143,17 @@ func (s *server) esBulk(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, http.StatusOK, b)
 }
 
-func firstParam(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
+// fieldsParam reads field-name overrides: repeated or comma-separated.
+func fieldsParam(lists ...[]string) []string {
+	var out []string
+	for _, vs := range lists {
+		for _, v := range vs {
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					out = append(out, f)
+				}
+			}
 		}
 	}
-	return ""
+	return out
 }

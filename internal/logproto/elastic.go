@@ -4,31 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/paymon/paymon/internal/logbook"
 )
 
-// Field names looked up in a bulk document, first match wins. A dotted
-// name matches a top-level key spelled that way ("log.level") or the
-// nested path ({"log":{"level":…}}), as ECS documents use both.
-var (
-	ESMessageFields = []string{"message", "msg", "_msg", "log", "short_message"}
-	ESTimeFields    = []string{"@timestamp", "timestamp", "time", "ts", "timereported"}
-	ESLevelFields   = []string{"log.level", "level", "severity", "lvl", "loglevel", "levelname", "priority"}
-	ESServiceFields = []string{"service.name", "service", "app", "application", "appname", "programname", "program"}
-	ESTraceFields   = []string{"trace.id", "trace_id", "traceId"}
-)
-
-// ESFields override the lookups per request (query parameters).
-type ESFields struct {
-	Message, Time, Level, Service string
-	// DefaultService is the service of documents that name none.
-	DefaultService string
-}
+// ESFields override the field lookups per request (query parameters),
+// as for POST /api/v1/logs.
+type ESFields = logbook.DecodeOptions
 
 // ESOptions are Options plus the per-request field overrides and the
 // index named in the URL (/{index}/_bulk), the default of each action.
@@ -79,6 +61,11 @@ func DecodeBulk(body []byte, o ESOptions) (*BulkResult, error) {
 		}
 		return nil, false
 	}
+	// Documents are decoded together by the lenient decoder of
+	// POST /api/v1/logs (the same aliases: @timestamp, message, log.level,
+	// service.name…), one per line; docItem maps each back to its item.
+	var docs []byte
+	var docItem []int
 	for {
 		line, ok := next()
 		if !ok {
@@ -95,7 +82,6 @@ func DecodeBulk(body []byte, o ESOptions) (*BulkResult, error) {
 		if it.Index == "" {
 			it.Index = o.Index
 		}
-		n := len(res.Items) + 1
 		var src []byte
 		if action != "delete" {
 			if src, ok = next(); !ok {
@@ -107,26 +93,81 @@ func DecodeBulk(body []byte, o ESOptions) (*BulkResult, error) {
 			it.ErrType, it.Reason = "illegal_argument_exception", "Paymon stores new log documents only; "+action+" is not supported"
 		case len(src) > o.Limits.MaxEntryBytes:
 			it.ErrType, it.Reason = "document_too_large_exception", fmt.Sprintf("the document is larger than %d bytes", o.Limits.MaxEntryBytes)
+		case src[0] != '{':
+			it.ErrType, it.Reason = "mapper_parsing_exception", "the document must be a JSON object"
 		default:
-			e, reason := esDocument(src, &o)
-			if reason == "" {
-				if err := logbook.CheckEntry(&e, o.Now, o.Limits); err != nil {
-					reason = err.Error()
-				}
-			}
-			if reason != "" {
-				it.ErrType, it.Reason = "mapper_parsing_exception", reason
-				break
-			}
-			it.Entry, it.Status = len(res.Entries), 201
-			res.Entries = append(res.Entries, e)
-		}
-		if it.Status != 201 {
-			res.reject(n, it.Reason)
+			docs = append(append(docs, src...), '\n')
+			docItem = append(docItem, len(res.Items))
+			it.Status = 0 // decided below
 		}
 		res.Items = append(res.Items, it)
 	}
+	if err := decodeDocs(res, docs, docItem, &o); err != nil {
+		return nil, err
+	}
+	for i := range res.Items {
+		if it := &res.Items[i]; it.Status != 201 {
+			res.reject(i+1, it.Reason)
+		}
+	}
 	return res, nil
+}
+
+// decodeDocs decodes the documents and settles their items. When more
+// were refused than a batch lists, which ones is not known, so the
+// documents are decoded again one by one.
+func decodeDocs(res *BulkResult, docs []byte, docItem []int, o *ESOptions) error {
+	if len(docItem) == 0 {
+		return nil
+	}
+	b, err := logbook.DecodeLines(docs, o.Now, o.Limits, o.Fields)
+	if err != nil {
+		return err
+	}
+	if b.Rejected > len(b.Errors) {
+		return decodeDocsOneByOne(res, docs, docItem, o)
+	}
+	refused := make(map[int]string, len(b.Errors))
+	for _, rj := range b.Errors {
+		refused[rj.Entry] = rj.Reason
+	}
+	next := 0
+	for n, idx := range docItem {
+		it := &res.Items[idx]
+		if reason, bad := refused[n+1]; bad {
+			it.Status, it.ErrType, it.Reason = 400, "mapper_parsing_exception", reason
+			continue
+		}
+		if next >= len(b.Entries) {
+			return fmt.Errorf("cannot pair bulk documents with decoded entries: %d documents, %d entries, %d refused", len(docItem), len(b.Entries), b.Rejected)
+		}
+		it.Status, it.Entry = 201, len(res.Entries)
+		res.Entries = append(res.Entries, b.Entries[next])
+		next++
+	}
+	return nil
+}
+
+func decodeDocsOneByOne(res *BulkResult, docs []byte, docItem []int, o *ESOptions) error {
+	for _, idx := range docItem {
+		i := bytes.IndexByte(docs, '\n')
+		doc := docs[:i]
+		docs = docs[i+1:]
+		it := &res.Items[idx]
+		b, err := logbook.DecodeLines(doc, o.Now, o.Limits, o.Fields)
+		switch {
+		case err != nil:
+			it.Status, it.ErrType, it.Reason = 400, "mapper_parsing_exception", err.Error()
+		case len(b.Entries) == 1:
+			it.Status, it.Entry = 201, len(res.Entries)
+			res.Entries = append(res.Entries, b.Entries[0])
+		case len(b.Errors) > 0:
+			it.Status, it.ErrType, it.Reason = 400, "mapper_parsing_exception", b.Errors[0].Reason
+		default:
+			it.Status, it.ErrType, it.Reason = 400, "mapper_parsing_exception", "the document holds no log entry"
+		}
+	}
+	return nil
 }
 
 type bulkMeta struct {
@@ -153,160 +194,3 @@ func bulkAction(line []byte) (string, bulkMeta, error) {
 	panic("unreachable")
 }
 
-// esDocument maps one document onto an entry (ECS names first); the
-// fields it did not use are the attributes, nested objects kept.
-func esDocument(src []byte, o *ESOptions) (logbook.Entry, string) {
-	dec := json.NewDecoder(bytes.NewReader(src))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		return logbook.Entry{}, "the document is not a JSON object: " + err.Error()
-	}
-	if dec.More() {
-		return logbook.Entry{}, "unexpected data after the document"
-	}
-	e := logbook.Entry{Level: logbook.LevelInfo, Service: o.Fields.DefaultService}
-	if v, ok := takeString(doc, o.Fields.Message, ESMessageFields); ok {
-		e.Message = v
-	} else {
-		return e, "the document has no message (looked at " + strings.Join(fieldList(o.Fields.Message, ESMessageFields), ", ") + "; name yours with ?_msg_field=)"
-	}
-	if v, ok := take(doc, o.Fields.Time, ESTimeFields); ok {
-		t, err := esTime(v)
-		if err != nil {
-			return e, err.Error()
-		}
-		e.Time = t
-	}
-	if v, ok := take(doc, o.Fields.Level, ESLevelFields); ok {
-		setLevel(&e, scalarString(v))
-	}
-	if v, ok := takeString(doc, o.Fields.Service, ESServiceFields); ok {
-		e.Service = v
-	}
-	if v, ok := takeString(doc, "", ESTraceFields); ok {
-		e.TraceID = v
-	}
-	if len(doc) > 0 {
-		if e.Attributes == nil {
-			e.Attributes = doc
-		} else {
-			for k, v := range doc {
-				if _, dup := e.Attributes[k]; !dup {
-					e.Attributes[k] = v
-				}
-			}
-		}
-	}
-	return e, ""
-}
-
-func fieldList(override string, defaults []string) []string {
-	if override != "" {
-		return []string{override}
-	}
-	return defaults
-}
-
-// take removes and returns the first of the fields present (only the
-// override when one is given).
-func take(doc map[string]any, override string, fields []string) (any, bool) {
-	for _, f := range fieldList(override, fields) {
-		if v, ok := doc[f]; ok && v != nil {
-			delete(doc, f)
-			return v, true
-		}
-		head, rest, dotted := strings.Cut(f, ".")
-		if !dotted {
-			continue
-		}
-		if sub, ok := doc[head].(map[string]any); ok {
-			if v, ok := take(sub, rest, nil); ok {
-				if len(sub) == 0 {
-					delete(doc, head)
-				}
-				return v, true
-			}
-		}
-	}
-	return nil, false
-}
-
-// takeString is take for fields that must hold text; a field of another
-// type (an ECS "log" object, a "service" object) is left in place.
-func takeString(doc map[string]any, override string, fields []string) (string, bool) {
-	for _, f := range fieldList(override, fields) {
-		v, ok := peek(doc, f)
-		if !ok {
-			continue
-		}
-		if _, isObj := v.(map[string]any); isObj {
-			continue
-		}
-		if _, isArr := v.([]any); isArr {
-			continue
-		}
-		take(doc, f, nil)
-		return scalarString(v), true
-	}
-	return "", false
-}
-
-func peek(doc map[string]any, f string) (any, bool) {
-	if v, ok := doc[f]; ok && v != nil {
-		return v, true
-	}
-	if head, rest, dotted := strings.Cut(f, "."); dotted {
-		if sub, ok := doc[head].(map[string]any); ok {
-			return peek(sub, rest)
-		}
-	}
-	return nil, false
-}
-
-func scalarString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// esTime reads a time as Elasticsearch's default date mapping does: RFC
-// 3339 text, or epoch milliseconds; larger or smaller numbers are read by
-// magnitude as seconds, microseconds or nanoseconds.
-func esTime(v any) (time.Time, error) {
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = strings.TrimSpace(x)
-	case json.Number:
-		s = x.String()
-	default:
-		return time.Time{}, fmt.Errorf("the time must be RFC 3339 text or an epoch number")
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse("2006-01-02T15:04:05.999999999Z0700", s); err == nil {
-		return t.UTC(), nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || math.IsInf(f, 0) {
-		return time.Time{}, fmt.Errorf("the time %q is neither RFC 3339 nor an epoch number", clip(s))
-	}
-	switch {
-	case f < 1e11:
-		return time.Unix(0, int64(f*1e9)).UTC(), nil
-	case f < 1e14:
-		return time.Unix(0, int64(f*1e6)).UTC(), nil
-	case f < 1e17:
-		return time.Unix(0, int64(f*1e3)).UTC(), nil
-	}
-	return time.Unix(0, int64(f)).UTC(), nil
-}
