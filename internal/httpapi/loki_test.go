@@ -174,4 +174,3 @@ func TestLokiPushRefusesUnreadableBodies(t *testing.T) {
 		t.Errorf("without a token: %d, want 401", st)
 	}
 }
-

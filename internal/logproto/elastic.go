@@ -193,4 +193,3 @@ func bulkAction(line []byte) (string, bulkMeta, error) {
 	}
 	panic("unreachable")
 }
-
