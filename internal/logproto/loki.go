@@ -92,11 +92,19 @@ func DecodeLokiProtobuf(body []byte, o LokiOptions) (*Result, error) {
 	return res, nil
 }
 
-// lokiJSONBody is Loki's JSON push shape.
+// lokiJSONBody is Loki's JSON push shape, and its legacy one (a label
+// string and entries with an RFC 3339 ts), which Grafana's Go client
+// still sends.
 type lokiJSONBody struct {
 	Streams []struct {
-		Stream map[string]string `json:"stream"`
-		Values []json.RawMessage `json:"values"`
+		Stream  map[string]string `json:"stream"`
+		Values  []json.RawMessage `json:"values"`
+		Labels  string            `json:"labels"`
+		Entries []struct {
+			TS                 string            `json:"ts"`
+			Line               string            `json:"line"`
+			StructuredMetadata map[string]string `json:"structuredMetadata"`
+		} `json:"entries"`
 	} `json:"streams"`
 }
 
@@ -110,7 +118,7 @@ func DecodeLokiJSON(body []byte, o LokiOptions) (*Result, error) {
 	}
 	total := 0
 	for i := range req.Streams {
-		total += len(req.Streams[i].Values)
+		total += len(req.Streams[i].Values) + len(req.Streams[i].Entries)
 	}
 	if total > o.Limits.MaxEntries {
 		return nil, tooMany(total, o.Limits)
@@ -119,7 +127,34 @@ func DecodeLokiJSON(body []byte, o LokiOptions) (*Result, error) {
 	item := 0
 	for i := range req.Streams {
 		st := &req.Streams[i]
+		if st.Labels != "" {
+			labels, err := parseLokiLabels(st.Labels)
+			if err != nil {
+				for range len(st.Values) + len(st.Entries) {
+					item++
+					res.reject(item, "stream "+strconv.Itoa(i+1)+": "+err.Error())
+				}
+				continue
+			}
+			for k, v := range st.Stream {
+				labels[k] = v
+			}
+			st.Stream = labels
+		}
 		base := lokiStream(st.Stream, o.Tenant)
+		for _, le := range st.Entries {
+			item++
+			ts, err := time.Parse(time.RFC3339Nano, le.TS)
+			if err != nil {
+				res.reject(item, "ts must be an RFC 3339 time")
+				continue
+			}
+			e := base.entry(ts.UTC(), le.Line)
+			for k, v := range le.StructuredMetadata {
+				e.meta(k, v)
+			}
+			res.add(e.Entry, item, &o.Options)
+		}
 		for _, v := range st.Values {
 			item++
 			var tuple []json.RawMessage
