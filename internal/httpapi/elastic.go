@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -107,14 +108,7 @@ func (s *server) esBulk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	q := r.URL.Query()
-	o := logproto.ESOptions{Options: s.pushOptions(), Index: r.PathValue("index"), Fields: logproto.ESFields{
-		MessageFields: fieldsParam(q["_msg_field"], q["message_field"]),
-		TimeFields:    fieldsParam(q["_time_field"], q["time_field"]),
-		LevelFields:   fieldsParam(q["level_field"]),
-		ServiceFields: fieldsParam(q["service_field"]),
-		Service:       q.Get("service"),
-	}}
+	o := s.esOptions(r)
 	res, err := logproto.DecodeBulk(body, o)
 	if err != nil {
 		s.writeError(w, r, pushDecodeErr(err))
@@ -143,6 +137,19 @@ func (s *server) esBulk(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, http.StatusOK, b)
 }
 
+// esOptions are the conversion options of a bulk or document request:
+// the URL's index and the field overrides of its query.
+func (s *server) esOptions(r *http.Request) logproto.ESOptions {
+	q := r.URL.Query()
+	return logproto.ESOptions{Options: s.pushOptions(), Index: r.PathValue("index"), Fields: logproto.ESFields{
+		MessageFields: fieldsParam(q["_msg_field"], q["message_field"]),
+		TimeFields:    fieldsParam(q["_time_field"], q["time_field"]),
+		LevelFields:   fieldsParam(q["level_field"]),
+		ServiceFields: fieldsParam(q["service_field"]),
+		Service:       q.Get("service"),
+	}}
+}
+
 // fieldsParam reads field-name overrides: repeated or comma-separated.
 func fieldsParam(lists ...[]string) []string {
 	var out []string
@@ -156,4 +163,46 @@ func fieldsParam(lists ...[]string) []string {
 		}
 	}
 	return out
+}
+
+// esDoc takes one document (POST /{index}/_doc), what omelasticsearch
+// sends when bulk mode is off; it answers as Elasticsearch's index API.
+func (s *server) esDoc(w http.ResponseWriter, r *http.Request) {
+	esHeaders(w)
+	if !s.logsEnabled(w, r) {
+		return
+	}
+	body, release, err := s.readIngestBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	doc := bytes.TrimSpace(body)
+	if bytes.IndexByte(doc, '\n') >= 0 {
+		// Compact it: a bulk document is one line.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, doc); err != nil {
+			s.writeError(w, r, errBadRequest("malformed_log", "the document is not JSON"))
+			return
+		}
+		doc = buf.Bytes()
+	}
+	o := s.esOptions(r)
+	res, err := logproto.DecodeBulk(append([]byte("{\"index\":{}}\n"), doc...), o)
+	if err != nil {
+		s.writeError(w, r, pushDecodeErr(err))
+		return
+	}
+	if err := s.Logs.IngestFormat(r.Context(), logbook.FormatElastic, res.Entries); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	it := res.Items[0]
+	if it.Entry < 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": esError{Type: it.ErrType, Reason: it.Reason}, "status": http.StatusBadRequest})
+		return
+	}
+	writeJSON(w, http.StatusCreated, esItemResult{Index: it.Index, ID: res.Entries[it.Entry].ID, Version: 1, Result: "created",
+		Shards: map[string]int{"total": 1, "successful": 1, "failed": 0}, Status: http.StatusCreated})
 }

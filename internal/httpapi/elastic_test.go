@@ -145,3 +145,23 @@ func TestElasticHandshake(t *testing.T) {
 		}
 	}
 }
+
+func TestElasticSingleDocument(t *testing.T) {
+	e := apitest.New(t)
+	st, resp := e.Do("POST", "/syslog/_doc", e.AdminToken, "{\n  \"message\": \"one doc\",\n  \"log.level\": \"crit\",\n  \"service.name\": \"es-doc\"\n}")
+	var out struct {
+		Index  string `json:"_index"`
+		ID     string `json:"_id"`
+		Result string `json:"result"`
+	}
+	if st != 201 || json.Unmarshal(resp, &out) != nil || out.Index != "syslog" || out.Result != "created" {
+		t.Fatalf("doc: %d %s", st, resp)
+	}
+	got := pushFind(t, e, "es-doc")
+	if len(got) != 1 || got[0]["id"] != out.ID || got[0]["level"] != "fatal" || pushAttr(got[0], "level_original") != "crit" {
+		t.Errorf("stored = %v", got)
+	}
+	if st, resp := e.Do("POST", "/syslog/_doc", e.AdminToken, `{"no":"message"}`); st != 400 || !strings.Contains(string(resp), `"mapper_parsing_exception"`) {
+		t.Errorf("a document without a message: %d %s", st, resp)
+	}
+}

@@ -32,7 +32,7 @@ func isIngestRequest(r *http.Request) bool {
 	case "/api/v1/logs", "/loki/api/v1/push", "/v1/logs", "/_bulk":
 		return true
 	default:
-		return strings.HasSuffix(p, "/_bulk")
+		return strings.HasSuffix(p, "/_bulk") || strings.HasSuffix(p, "/_doc")
 	}
 }
 

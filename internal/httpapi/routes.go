@@ -108,6 +108,7 @@ func build(d Deps) (http.Handler, []Route) {
 		{"POST", "/v1/logs", auth.LogsWrite, s.otlpLogs},
 		{"POST", "/_bulk", auth.LogsWrite, s.esBulk},
 		{"POST", "/{index}/_bulk", auth.LogsWrite, s.esBulk},
+		{"POST", "/{index}/_doc", auth.LogsWrite, s.esDoc},
 		// The calls Elasticsearch shippers make before their first bulk;
 		// GET / is in fallback, shared with the dashboard.
 		{"GET", "/_license", auth.LogsWrite, s.esLicense},
