@@ -116,3 +116,21 @@ func TestOTLPResponseEncodings(t *testing.T) {
 		t.Errorf("JSON, partial: %s", got)
 	}
 }
+
+// FuzzDecoders: no body makes a decoder panic (seeds run with go test;
+// go test -fuzz=FuzzDecoders explores further).
+func FuzzDecoders(f *testing.F) {
+	f.Add([]byte("\x0a\x10\x0a\x06{a=\"b\"}\x12\x06\x12\x04line"))
+	f.Add([]byte("\x0a\xff\xff\xff\xff\x0f"))
+	f.Add([]byte(`{"streams":[{"stream":{"a":"b"},"values":[["1","x",{"k":"v"}]]}]}`))
+	f.Add([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"},"traceId":"5b8efff798038103d269b633813fc60c"}]}]}]}`))
+	f.Add([]byte("{\"index\":{}}\n{\"message\":\"m\"}\n{\"delete\":{}}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o := testOptions()
+		_, _ = DecodeLokiProtobuf(snappy.Encode(nil, b), LokiOptions{Options: o})
+		_, _ = DecodeLokiJSON(b, LokiOptions{Options: o})
+		_, _ = DecodeOTLPProtobuf(b, o)
+		_, _ = DecodeOTLPJSON(b, o)
+		_, _ = DecodeBulk(b, ESOptions{Options: o})
+	})
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grafana/loki/pkg/push"
 	"github.com/klauspost/compress/snappy"
 
 	"github.com/paymon/paymon/internal/logbook"
@@ -53,38 +52,32 @@ func DecodeLokiProtobuf(body []byte, o LokiOptions) (*Result, error) {
 	if err != nil {
 		return nil, malformed("the body is not snappy-compressed protobuf: %v", err)
 	}
-	var req push.PushRequest
-	if err := req.Unmarshal(raw); err != nil {
+	streams, total, err := decodeLokiPB(raw, o.Limits.MaxEntries)
+	if err != nil {
 		return nil, malformed("the body is not a Loki PushRequest: %v", err)
-	}
-	total := 0
-	for i := range req.Streams {
-		total += len(req.Streams[i].Entries)
 	}
 	if total > o.Limits.MaxEntries {
 		return nil, tooMany(total, o.Limits)
 	}
 	res := &Result{Entries: make([]logbook.Entry, 0, total)}
 	item := 0
-	for i := range req.Streams {
-		st := &req.Streams[i]
-		// The decoded strings point into raw; copy what is kept, since
-		// entries outlive this request (cache, live feed).
-		labels, err := parseLokiLabels(strings.Clone(st.Labels))
+	for i := range streams {
+		st := &streams[i]
+		labels, err := parseLokiLabels(st.labels)
 		if err != nil {
-			for range st.Entries {
+			for range st.entries {
 				item++
 				res.reject(item, "stream "+strconv.Itoa(i+1)+": "+err.Error())
 			}
 			continue
 		}
 		base := lokiStream(labels, o.Tenant)
-		for j := range st.Entries {
+		for j := range st.entries {
 			item++
-			le := &st.Entries[j]
-			e := base.entry(le.Timestamp, strings.Clone(le.Line))
-			for _, m := range le.StructuredMetadata {
-				e.meta(strings.Clone(m.Name), strings.Clone(m.Value))
+			le := &st.entries[j]
+			e := base.entry(le.ts, le.line)
+			for _, m := range le.meta {
+				e.meta(m[0], m[1])
 			}
 			res.add(e.Entry, item, &o.Options)
 		}
