@@ -13,7 +13,7 @@
 #   chromium        Debian chromium (apt), for browser end-to-end tests
 #   promtool        Debian prometheus (apt), which provides promtool
 #   docker-compose  Debian docker-compose (apt)
-#   rsyslog         Debian rsyslog (apt), for the shipper tests (rsyslogd runs in the foreground)
+#   rsyslog         Debian rsyslog and rsyslog-elasticsearch (apt), for the shipper tests
 #   syslog-ng       ./bin/syslog-ng-root: Debian's syslog-ng-core and syslog-ng-mod-http
 #                   unpacked, not installed (they conflict with rsyslog, the system daemon
 #                   either would be); only their libraries are installed with apt
@@ -223,7 +223,10 @@ install_one() {
 		command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
 		;;
 	rsyslog)
-		command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || apt_install rsyslog
+		# omelasticsearch is its own package; rsyslogd alone is not enough.
+		if ! command -v rsyslogd >/dev/null 2>&1 || ! dpkg-query -W -f='${Status}' rsyslog-elasticsearch 2>/dev/null | grep -q 'ok installed'; then
+			apt_install rsyslog rsyslog-elasticsearch
+		fi
 		;;
 	syslog-ng)
 		unpack_syslog_ng

@@ -28,6 +28,7 @@ type logJSON struct {
 	Attributes map[string]any `json:"attributes"`
 	TraceID    string         `json:"trace_id"`
 	PaymentID  string         `json:"payment_id"`
+	Source     string         `json:"source"`
 }
 
 type logList struct {

@@ -143,8 +143,8 @@ func (s *server) observe(next http.Handler) http.Handler {
 // ingest) raise it themselves.
 func (s *server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/logs" {
-			// Log ingest sets its own, larger limit (logs.go); a second,
+		if isIngestRequest(r) {
+			// Log ingest sets its own, larger limit (ingestbody.go); a second,
 			// smaller MaxBytesReader here would cap it anyway.
 			next.ServeHTTP(w, r)
 			return

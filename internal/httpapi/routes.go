@@ -106,6 +106,27 @@ func build(d Deps) (http.Handler, []Route) {
 		{"GET", "/api/v1/logs/recent", auth.LogsRead, s.recentLogs},
 		{"GET", "/api/v1/logs/stats", auth.LogsRead, s.logStats},
 
+		// The push protocols shippers speak (loki.go, otlp.go, elastic.go).
+		{"POST", "/loki/api/v1/push", auth.LogsWrite, s.lokiPush},
+		{"POST", "/v1/logs", auth.LogsWrite, s.otlpLogs},
+		{"POST", "/_bulk", auth.LogsWrite, s.esBulk},
+		{"POST", "/{index}/_bulk", auth.LogsWrite, s.esBulk},
+		{"POST", "/{index}/_doc", auth.LogsWrite, s.esDoc},
+		// The calls Elasticsearch shippers make before their first bulk;
+		// GET / is in fallback, shared with the dashboard.
+		{"GET", "/_license", auth.LogsWrite, s.esLicense},
+		{"GET", "/_nodes", auth.LogsWrite, s.esNodes},
+		{"GET", "/_nodes/http", auth.LogsWrite, s.esNodes},
+		{"GET", "/_cat/health", auth.LogsWrite, s.esHealth},
+		{"GET", "/_index_template/{name}", auth.LogsWrite, s.esSetup},
+		{"PUT", "/_index_template/{name}", auth.LogsWrite, s.esSetup},
+		{"GET", "/_template/{name}", auth.LogsWrite, s.esSetup},
+		{"PUT", "/_template/{name}", auth.LogsWrite, s.esSetup},
+		{"GET", "/_ilm/policy/{name}", auth.LogsWrite, s.esSetup},
+		{"PUT", "/_ilm/policy/{name}", auth.LogsWrite, s.esSetup},
+		{"GET", "/_ingest/pipeline/{name}", auth.LogsWrite, s.esSetup},
+		{"PUT", "/_ingest/pipeline/{name}", auth.LogsWrite, s.esSetup},
+
 		{"POST", "/api/v1/users", auth.AdminAll, s.createUser},
 		{"GET", "/api/v1/users", auth.AdminAll, s.listUsers},
 		{"PATCH", "/api/v1/users/{id}", auth.AdminAll, s.updateUser},
@@ -131,8 +152,14 @@ func build(d Deps) (http.Handler, []Route) {
 
 // fallback answers whatever no route matched: the dashboard for page
 // loads, the error envelope for everything else (unknown API routes
-// included, and methods a route does not take).
+// included, and methods a route does not take). GET and HEAD / are also
+// Elasticsearch's ping and version check: a request for / that does not
+// accept text/html (every browser page load does) gets the version info.
 func (s *server) fallback(w http.ResponseWriter, r *http.Request) {
+	if wantsESInfo(r) {
+		s.esRoot(w, r)
+		return
+	}
 	isAPI := strings.HasPrefix(r.URL.Path, "/api/")
 	if !isAPI && s.UI != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		s.UI.ServeHTTP(w, r)

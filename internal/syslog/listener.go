@@ -22,9 +22,13 @@ import (
 	"github.com/paymon/paymon/internal/logbook"
 )
 
+// Source is the source of every entry the listener stores: syslog has no
+// credentials, so this says only that it came through the listener.
+const Source = "syslog"
+
 // Ingester is the part of the log service the listener uses.
 type Ingester interface {
-	IngestFormat(ctx context.Context, format string, entries []logbook.Entry) error
+	IngestFrom(ctx context.Context, format, source string, entries []logbook.Entry) error
 	Limits() logbook.Limits
 	Now() time.Time
 }
@@ -378,7 +382,7 @@ func (b *batcher) close() {
 func (l *Listener) write(batch []logbook.Entry) {
 	// Not cancelled by Close: what was read is written before the log
 	// service closes (the app closes the listener first).
-	if err := l.logs.IngestFormat(context.Background(), logbook.FormatSyslog, batch); err != nil {
+	if err := l.logs.IngestFrom(context.Background(), logbook.FormatSyslog, Source, batch); err != nil {
 		l.failed.Add(int64(len(batch)))
 		l.warn("syslog: cannot store messages", "entries", len(batch), "err", err)
 		return

@@ -256,14 +256,14 @@ type batchCounter struct {
 	sizes []int
 }
 
-func (b *batchCounter) IngestFormat(ctx context.Context, format string, es []logbook.Entry) error {
+func (b *batchCounter) IngestFrom(ctx context.Context, format, source string, es []logbook.Entry) error {
 	b.mu.Lock()
 	b.sizes = append(b.sizes, len(es))
 	b.mu.Unlock()
-	if format != logbook.FormatSyslog {
-		return fmt.Errorf("format %q", format)
+	if format != logbook.FormatSyslog || source != Source {
+		return fmt.Errorf("format %q, source %q", format, source)
 	}
-	return b.Service.IngestFormat(ctx, format, es)
+	return b.Service.IngestFrom(ctx, format, source, es)
 }
 
 func TestBatching(t *testing.T) {
@@ -301,9 +301,9 @@ type gatedLogs struct {
 	release chan struct{}
 }
 
-func (g *gatedLogs) IngestFormat(ctx context.Context, format string, es []logbook.Entry) error {
+func (g *gatedLogs) IngestFrom(ctx context.Context, format, source string, es []logbook.Entry) error {
 	<-g.release
-	return g.Service.IngestFormat(ctx, format, es)
+	return g.Service.IngestFrom(ctx, format, source, es)
 }
 
 func TestCloseWritesWhatWasRead(t *testing.T) {
