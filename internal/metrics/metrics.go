@@ -92,6 +92,19 @@ var (
 	AlertsFiring = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "paymon_alerts_firing", Help: "1 while the alert engine's rule fires.",
 	}, []string{"rule", "severity"})
+
+	WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paymon_webhook_deliveries_total", Help: "Merchant webhook delivery attempts, by result (delivered, failed, gave_up).",
+	}, []string{"result"})
+	WebhookDeliveryDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "paymon_webhook_delivery_duration_seconds", Help: "Merchant webhook delivery attempts, from request to answer.", Buckets: latencyBuckets,
+	})
+	WebhookQueueDepth = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "paymon_webhook_queue_depth", Help: "Merchant webhook deliveries waiting (due or retrying), as last counted.",
+	})
+	WebhookOldestFailing = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "paymon_webhook_oldest_failing_seconds", Help: "Age of the oldest webhook delivery still retrying after a failure; 0 when none.",
+	})
 )
 
 func init() {
@@ -104,6 +117,7 @@ func init() {
 		StreamClients, StreamDropped, StreamPublished,
 		StoreOperationDuration, StoreErrors, StoreBatchSize, CacheOperationDuration, CacheErrors, DependencyUp,
 		AlertsFiring,
+		WebhookDeliveries, WebhookDeliveryDuration, WebhookQueueDepth, WebhookOldestFailing,
 	)
 }
 
