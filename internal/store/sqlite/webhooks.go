@@ -72,7 +72,6 @@ func (db *DB) insertEventIn(tx *sql.Tx, ev *webhook.Event) error {
 	return err
 }
 
-
 // newEvent is the event p's latest change produces, or nil.
 func newEvent(p *payment.Payment) *webhook.Event {
 	if ev, ok := webhook.EventFor(p); ok {
