@@ -32,6 +32,7 @@ import (
 	"github.com/paymon/paymon/internal/realtime"
 	mongostore "github.com/paymon/paymon/internal/store/mongo"
 	"github.com/paymon/paymon/internal/store/sqlite"
+	"github.com/paymon/paymon/internal/webhook"
 	"github.com/paymon/paymon/web"
 )
 
@@ -52,6 +53,8 @@ type App struct {
 	// Streams fans payments, logs and alerts out to live clients; the
 	// alert engine and the log ingest publish through it.
 	Streams *realtime.Hub
+	// Webhooks delivers payment events to merchant endpoints.
+	Webhooks *webhook.Service
 }
 
 func (a *App) Close() error {
@@ -83,6 +86,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	var authStore auth.Store = db
 	var logStore logbook.Store = db
 	var alertStore alert.Store = db
+	var hookStore webhook.Store = db
 	storePing := db.Ping
 	if cfg.MongoURI != "" {
 		ms, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
@@ -96,6 +100,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		}
 		if alertStore, err = mongostore.NewAlertStore(ctx, ms); err != nil {
 			return fail(fmt.Errorf("cannot open the MongoDB alert store: %w", err))
+		}
+		if hookStore, err = mongostore.NewWebhookStore(ctx, ms); err != nil {
+			return fail(fmt.Errorf("cannot open the MongoDB webhook store: %w", err))
 		}
 	}
 	if cfg.RedisURL != "" {
@@ -124,6 +131,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		return fail(err)
 	}
 	a.Payments.Observe(metricsObserver{})
+	a.newWebhooks(hookStore)
 
 	retention, err := config.ParseRetention(cfg.LogRetention)
 	if err != nil {
@@ -181,6 +189,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		UI:           web.Handler(),
 		Alerts:       a.Alerts,
 		Streams:      httpapi.StreamConfig{Hub: a.Streams},
+		Webhooks:     a.Webhooks,
 	})
 	return a, nil
 }
@@ -251,6 +260,8 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 		defer close(done)
 		alerts := a.runAlerts(ctx)
 		defer func() { <-alerts }()
+		hooks := a.runWebhooks(ctx)
+		defer func() { <-hooks }()
 		reconcile := time.NewTicker(30 * time.Second)
 		sweep := time.NewTicker(10 * time.Minute)
 		logSweep := time.NewTicker(5 * time.Minute)
@@ -334,6 +345,7 @@ func (a *App) newAlerts(ctx context.Context, store alert.Store, secrets secretSt
 		NoPaymentsWindow: a.cfg.AlertNoPaymentsWindow,
 		ErrorLogWindow:   a.cfg.AlertErrorLogWindow, ErrorLogThreshold: a.cfg.AlertErrorLogThreshold,
 	}, a.Payments, errs)
+	rules = append(rules, a.webhookRules()...)
 	a.Alerts = alert.NewEngine(store, rules, alert.Options{Logger: a.log, Webhook: webhook})
 	return nil
 }

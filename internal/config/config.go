@@ -58,6 +58,12 @@ type Config struct {
 	MaxBodyBytes     int64
 	PendingTimeout   time.Duration
 	StreamMaxClients int64
+
+	// Merchant webhooks (docs/webhooks.md).
+	WebhookAllowPrivate bool
+	WebhookRetryBase    time.Duration
+	WebhookRetryMax     time.Duration
+	WebhookRetryFor     time.Duration
 }
 
 type option struct {
@@ -166,6 +172,17 @@ func options() []option {
 		}},
 		{"PAYMON_PENDING_TIMEOUT", "pending-timeout", "24h", "how long a payment may stay pending before the reconciler fails it", false, durOpt(time.Minute, func(c *Config) *time.Duration { return &c.PendingTimeout })},
 		{"PAYMON_STREAM_MAX_CLIENTS", "stream-max-clients", "10000", "most WebSocket and SSE streams one instance keeps open; more get 503", false, intOpt(1, func(c *Config) *int64 { return &c.StreamMaxClients })},
+		{"PAYMON_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "false", "let merchant webhook endpoints target loopback, link-local and private addresses (true or false)", false, func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.WebhookAllowPrivate = b
+			return nil
+		}},
+		{"PAYMON_WEBHOOK_RETRY_BASE", "webhook-retry-base", "10s", "delay before the first retry of a failed webhook delivery; each next one doubles (with jitter)", false, durOpt(time.Millisecond, func(c *Config) *time.Duration { return &c.WebhookRetryBase })},
+		{"PAYMON_WEBHOOK_RETRY_MAX", "webhook-retry-max", "6h", "longest delay between two retries of a webhook delivery", false, durOpt(time.Millisecond, func(c *Config) *time.Duration { return &c.WebhookRetryMax })},
+		{"PAYMON_WEBHOOK_RETRY_FOR", "webhook-retry-for", "72h", "how long a webhook delivery is retried before its endpoint is disabled and an alert fires", false, durOpt(time.Second, func(c *Config) *time.Duration { return &c.WebhookRetryFor })},
 	}
 }
 
@@ -362,5 +379,7 @@ func (c *Config) values() map[string]string {
 		"PAYMON_ALERT_ERROR_LOG_WINDOW": c.AlertErrorLogWindow.String(), "PAYMON_LOG_LEVEL": c.LogLevel.String(), "PAYMON_ACCESS_LOG": strconv.FormatBool(c.AccessLog),
 		"PAYMON_LOG_RETENTION": c.LogRetention, "PAYMON_MAX_BODY_BYTES": strconv.FormatInt(c.MaxBodyBytes, 10),
 		"PAYMON_PENDING_TIMEOUT": c.PendingTimeout.String(), "PAYMON_STREAM_MAX_CLIENTS": strconv.FormatInt(c.StreamMaxClients, 10),
+		"PAYMON_WEBHOOK_ALLOW_PRIVATE": strconv.FormatBool(c.WebhookAllowPrivate), "PAYMON_WEBHOOK_RETRY_BASE": c.WebhookRetryBase.String(),
+		"PAYMON_WEBHOOK_RETRY_MAX": c.WebhookRetryMax.String(), "PAYMON_WEBHOOK_RETRY_FOR": c.WebhookRetryFor.String(),
 	}
 }
