@@ -51,6 +51,15 @@ type Event struct {
 	Dispatched bool `json:"-"`
 }
 
+// timelineTypes maps the entries of a payment's timeline to event types;
+// entries not listed make no event.
+var timelineTypes = map[string]string{
+	"created": PaymentCreated, "succeeded": PaymentSucceeded, "failed": PaymentFailed,
+	// The reconciler fails a payment left pending past its deadline.
+	"expired":  PaymentFailed,
+	"canceled": PaymentCanceled, "refunded": PaymentRefunded, "partially_refunded": PaymentPartiallyRefunded,
+}
+
 // EventFor is the event the latest change of p produces, if any. Its id is
 // derived from the payment id and the position of the timeline entry, so
 // writing it again (a retried write, a sweep, an update that added no
@@ -63,8 +72,8 @@ func EventFor(p *payment.Payment) (Event, bool) {
 		return Event{}, false
 	}
 	last := p.Events[n-1]
-	typ := "payment." + last.Type
-	if !ValidEventType(typ) {
+	typ, ok := timelineTypes[last.Type]
+	if !ok {
 		return Event{}, false
 	}
 	return Event{
