@@ -260,7 +260,7 @@ func TestKillNineLosesNoEvent(t *testing.T) {
 	go srv.Serve(l)
 	defer srv.Close()
 	p.Restart()
-	eventually(t, 60*time.Second, "100 delivered events", func() bool { return len(rc.delivered()) == 100 })
+	eventually(t, 150*time.Second, "100 delivered events", func() bool { return len(rc.delivered()) == 100 })
 	for id, n := range rc.delivered() {
 		if !webhook.ValidEventID(id) {
 			t.Fatalf("delivered %q", id)
@@ -310,6 +310,7 @@ func TestTwoInstancesDeliverEveryEventOnce(t *testing.T) {
 	tok := a.AdminToken()
 	createEndpoint(t, a, tok, srv.URL, `["*"]`)
 	const payments = 500
+	began := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
 		inst := a
@@ -325,7 +326,9 @@ func TestTwoInstancesDeliverEveryEventOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	eventually(t, 120*time.Second, "1,000 delivered events", func() bool { return len(rc.delivered()) >= 2*payments })
+	t.Logf("%d payments created on two instances in %s", payments, time.Since(began))
+	eventually(t, 300*time.Second, "1,000 delivered events", func() bool { return len(rc.delivered()) >= 2*payments })
+	t.Logf("all delivered %s after the first create", time.Since(began))
 	time.Sleep(time.Second) // a duplicate would arrive now
 	got := rc.delivered()
 	if len(got) != 2*payments {
@@ -339,4 +342,50 @@ func TestTwoInstancesDeliverEveryEventOnce(t *testing.T) {
 	if n := len(rc.all()); n != 2*payments {
 		t.Fatalf("receiver saw %d requests, want %d (nothing failed, so no retry)", n, 2*payments)
 	}
+}
+
+// TestEndpointDisabledAndAlertedAfterTheRetryWindow shortens the retry
+// window to a second: an endpoint that always fails is disabled, the
+// alert engine raises WebhookEndpointDisabled, and /metrics counts the
+// give-up.
+func TestEndpointDisabledAndAlertedAfterTheRetryWindow(t *testing.T) {
+	rc := newReceiver()
+	rc.answer = func(int) int { return 503 }
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	p := testenv.StartPaymon(t, "PAYMON_WEBHOOK_ALLOW_PRIVATE=true", "PAYMON_WEBHOOK_RETRY_BASE=100ms",
+		"PAYMON_WEBHOOK_RETRY_MAX=200ms", "PAYMON_WEBHOOK_RETRY_FOR=1s", "PAYMON_ALERT_EVAL_INTERVAL=1s")
+	tok := p.AdminToken()
+	ep := createEndpoint(t, p, tok, srv.URL, `["payment.succeeded"]`)
+	createPayment(t, p, tok)
+	var got struct {
+		Enabled        bool   `json:"enabled"`
+		DisabledReason string `json:"disabled_reason"`
+	}
+	eventually(t, 30*time.Second, "the endpoint disabled", func() bool {
+		st, body := p.Do("GET", "/api/v1/webhook-endpoints/"+ep.ID, tok, "")
+		return st == 200 && json.Unmarshal(body, &got) == nil && !got.Enabled
+	})
+	if !strings.Contains(got.DisabledReason, "503") {
+		t.Fatalf("disabled_reason = %q", got.DisabledReason)
+	}
+	if n := len(rc.all()); n < 2 {
+		t.Fatalf("receiver saw %d attempts before the give-up, want retries", n)
+	}
+	eventually(t, 30*time.Second, "the WebhookEndpointDisabled alert", func() bool {
+		st, body := p.Do("GET", "/api/v1/alerts?state=firing&rule=WebhookEndpointDisabled", tok, "")
+		return st == 200 && strings.Contains(string(body), ep.ID)
+	})
+	st, body := p.Do("GET", "/metrics", "", "")
+	if st != 200 || !strings.Contains(string(body), `paymon_webhook_deliveries_total{result="gave_up"} 1`) {
+		t.Fatalf("metrics lack the give-up: %d", st)
+	}
+	// Enabling it again resolves the alert.
+	if st, body := p.Do("PATCH", "/api/v1/webhook-endpoints/"+ep.ID, tok, `{"enabled":true}`); st != 200 || strings.Contains(string(body), "503") {
+		t.Fatalf("enable: %d %s", st, body)
+	}
+	eventually(t, 30*time.Second, "the alert resolved", func() bool {
+		st, body := p.Do("GET", "/api/v1/alerts?state=resolved&rule=WebhookEndpointDisabled", tok, "")
+		return st == 200 && strings.Contains(string(body), ep.ID)
+	})
 }

@@ -45,9 +45,18 @@ func newClient(opt Options) *http.Client {
 	}
 }
 
-// lease is how long an instance holds an attempt: longer than a delivery
-// can take, so a live holder always finishes first.
-func (s *Service) lease() time.Duration { return s.opt.Timeout + 5*time.Second }
+// lease is how long an instance holds an attempt. A holder only starts
+// the request while more than Timeout+leaseSlack of it is left (see
+// attempt), so a live holder records its result before anyone else may
+// take the attempt, even with a slow store; an attempt of a dead instance
+// waits this long.
+func (s *Service) lease() time.Duration { return 3*s.opt.Timeout + 30*time.Second }
+
+const leaseSlack = 20 * time.Second
+
+// minRound spaces the rounds that finished deliveries trigger, so a busy
+// worker does not read the queue after every single answer.
+const minRound = 20 * time.Millisecond
 
 // Run dispatches and delivers until ctx ends; every instance runs it.
 func (s *Service) Run(ctx context.Context) {
@@ -62,6 +71,7 @@ func (s *Service) Run(ctx context.Context) {
 	defer wg.Wait()
 	s.sweep(ctx)
 	for {
+		started := time.Now()
 		busy := s.round(ctx, sem, &wg)
 		if busy {
 			// More may be waiting: go again without sleeping.
@@ -76,6 +86,9 @@ func (s *Service) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
+			if d := minRound - time.Since(started); d > 0 {
+				time.Sleep(d)
+			}
 		case <-t.C:
 		case <-sweep.C:
 			s.sweep(ctx)
@@ -174,6 +187,13 @@ func (s *Service) attempt(ctx context.Context, a Attempt, e Endpoint) {
 		// without counting an attempt.
 		d.Result, d.Error = "refused", "endpoint disabled"
 		s.finish(ctx, a, d, Finish{State: StatePending, NextAt: now.Add(s.opt.RetryMax)})
+		return
+	}
+	if time.Until(a.LeaseUntil) < s.opt.Timeout+leaseSlack {
+		// The lease was taken long ago (a slow store): leave the attempt
+		// to its next lease rather than risk a second instance sending it
+		// at the same time.
+		s.log.Warn("webhooks: lease too short to deliver; left for the next lease", "event_id", a.EventID, "endpoint_id", a.EndpointID)
 		return
 	}
 	d.EventType = ev.Type
