@@ -49,7 +49,7 @@ func (o Options) withDefaults() Options {
 	def(&o.RotationOverlap, 24*time.Hour)
 	def(&o.Retention, 30*24*time.Hour)
 	if o.Workers <= 0 {
-		o.Workers = 32
+		o.Workers = 64
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

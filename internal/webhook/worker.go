@@ -54,9 +54,15 @@ func (s *Service) lease() time.Duration { return 3*s.opt.Timeout + 30*time.Secon
 
 const leaseSlack = 20 * time.Second
 
-// minRound spaces the rounds that finished deliveries trigger, so a busy
-// worker does not read the queue after every single answer.
-const minRound = 20 * time.Millisecond
+// Rounds woken by a payment change or a finished delivery are spaced
+// minRound apart, so a busy instance does not read the queue after every
+// change (with several instances on MongoDB that load is the store's);
+// moreRound when the last round left due attempts waiting for a free
+// worker.
+const (
+	minRound  = 100 * time.Millisecond
+	moreRound = 5 * time.Millisecond
+)
 
 // Run dispatches and delivers until ctx ends; every instance runs it.
 func (s *Service) Run(ctx context.Context) {
@@ -72,7 +78,7 @@ func (s *Service) Run(ctx context.Context) {
 	s.sweep(ctx)
 	for {
 		started := time.Now()
-		busy := s.round(ctx, sem, &wg)
+		busy, more := s.round(ctx, sem, &wg)
 		if busy {
 			// More may be waiting: go again without sleeping.
 			select {
@@ -86,7 +92,11 @@ func (s *Service) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
-			if d := minRound - time.Since(started); d > 0 {
+			gap := minRound
+			if more {
+				gap = moreRound
+			}
+			if d := gap - time.Since(started); d > 0 {
 				time.Sleep(d)
 			}
 		case <-t.C:
@@ -99,12 +109,13 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // round queues the deliveries of new events and starts the due ones; it
-// reports whether a full batch was seen.
-func (s *Service) round(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) bool {
+// reports whether a full batch of events was seen (busy: go again now)
+// and whether due attempts were left for want of a free worker (more).
+func (s *Service) round(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) (busy, more bool) {
 	eps, err := s.store.ListEndpoints(ctx)
 	if err != nil {
 		s.log.Warn("webhooks: cannot list endpoints", "err", err)
-		return false
+		return false, false
 	}
 	byID := make(map[string]Endpoint, len(eps))
 	for _, e := range eps {
@@ -117,16 +128,16 @@ func (s *Service) round(ctx context.Context, sem chan struct{}, wg *sync.WaitGro
 	if err != nil {
 		s.log.Warn("webhooks: cannot queue deliveries", "err", err)
 	}
-	busy := n == batch
+	busy = n == batch
 	free := s.opt.Workers - len(sem)
 	if free <= 0 {
-		return busy
+		return busy, true
 	}
 	now := s.now()
 	due, err := s.store.LeaseAttempts(ctx, now, now.Add(s.lease()), free)
 	if err != nil {
 		s.log.Warn("webhooks: cannot lease deliveries", "err", err)
-		return busy
+		return busy, false
 	}
 	for _, a := range due {
 		sem <- struct{}{}
@@ -138,7 +149,7 @@ func (s *Service) round(ctx context.Context, sem chan struct{}, wg *sync.WaitGro
 			s.Wake()
 		}(a)
 	}
-	return busy || len(due) == free
+	return busy, len(due) == free
 }
 
 // dispatch turns new events into queued attempts, one per subscribed,
