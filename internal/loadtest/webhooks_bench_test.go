@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +36,9 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 
 	const endpoints, clients = 10, 50
 	creates := 5000
+	if v, err := strconv.Atoi(os.Getenv("PAYMON_BENCH_WEBHOOK_CREATES")); err == nil && v > 0 {
+		creates = v // a shorter run, for profiling
+	}
 	var lat Latencies
 	var received atomic.Int64
 	var lastAt atomic.Int64

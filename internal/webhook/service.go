@@ -70,7 +70,12 @@ type Service struct {
 
 	mu        sync.Mutex
 	endpoints map[string]Endpoint // refreshed by the worker each round
+	// events caches event bodies for the worker: events never change, and
+	// one event goes to every subscribed endpoint. Bounded by eventCache.
+	events map[string]Event
 }
+
+const eventCache = 8192
 
 // NewService returns a service over store.
 func NewService(store Store, opt Options) *Service {

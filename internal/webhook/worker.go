@@ -172,6 +172,9 @@ func (s *Service) dispatch(ctx context.Context, eps []Endpoint) (int, error) {
 	if err := s.store.Dispatch(ctx, ids, as); err != nil {
 		return 0, err
 	}
+	if len(as) > 0 {
+		s.remember(evs...)
+	}
 	return len(evs), nil
 }
 
@@ -179,7 +182,7 @@ func (s *Service) dispatch(ctx context.Context, eps []Endpoint) (int, error) {
 func (s *Service) attempt(ctx context.Context, a Attempt, e Endpoint) {
 	now := s.now()
 	d := Delivery{ID: id.New("whd"), EndpointID: a.EndpointID, EventID: a.EventID, Attempt: a.Attempts + 1, At: now}
-	ev, err := s.store.GetEvent(ctx, a.EventID)
+	ev, err := s.event(ctx, a.EventID)
 	switch {
 	case err != nil && !errors.Is(err, ErrNotFound):
 		// Store trouble: leave the lease to run out and try again then.
@@ -236,6 +239,33 @@ func (s *Service) attempt(ctx context.Context, a Attempt, e Endpoint) {
 	}
 	metrics.WebhookDeliveries.WithLabelValues("failed").Inc()
 	s.finish(ctx, a, d, Finish{State: StatePending, NextAt: next})
+}
+
+// event reads an event through the worker's cache.
+func (s *Service) event(ctx context.Context, id string) (Event, error) {
+	s.mu.Lock()
+	ev, ok := s.events[id]
+	s.mu.Unlock()
+	if ok {
+		return ev, nil
+	}
+	ev, err := s.store.GetEvent(ctx, id)
+	if err != nil {
+		return ev, err
+	}
+	s.remember(ev)
+	return ev, nil
+}
+
+func (s *Service) remember(evs ...Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ev := range evs {
+		if len(s.events) >= eventCache || s.events == nil {
+			s.events = make(map[string]Event, eventCache)
+		}
+		s.events[ev.ID] = ev
+	}
 }
 
 func (s *Service) finish(ctx context.Context, a Attempt, d Delivery, f Finish) {

@@ -28,6 +28,7 @@ var targets = map[string][]target{
 	"LogIngest":         {{"lines/s", false, 150000}},
 	"LogStats":          {{"p99_ms", true, 50}},
 	"StreamSubscribers": {{"p99_ms", true, 50}},
+	"WebhookDeliveries": {{"p99_ms", true, 1000}},
 }
 
 // about says what each benchmark measures.
@@ -36,6 +37,7 @@ var about = map[string]string{
 	"LogIngest":                "POST /api/v1/logs over loopback HTTP, 4 concurrent clients sending batches of 5,000 NDJSON lines; a line counts once its 201 (durable) is back.",
 	"LogStats":                 "GET /api/v1/logs/stats over 1,000,000 stored entries (24 h, 10 services, 5 levels).",
 	"StreamSubscribers":        "1,000 WebSocket subscribers on one instance, 200 events/s published; latency from publish to client.",
+	"WebhookDeliveries":        "10,000 payment changes (5,000 creates) to 10 local endpoints subscribed to every event (100,000 signed deliveries), embedded store; latency from the change to the receiver's 2xx, and creates/s with the 10 endpoints receiving against creates/s in the same run with none.",
 	"CreatePayment/sqlite":     "The create path's two store writes (claim + insert, update + complete) from 16 goroutines (8 per core), embedded SQLite, no HTTP.",
 	"CreatePayment/ferretdb":   "The same on the MongoDB adapter against FerretDB v1.24 (SQLite handler) — a correctness harness, not MongoDB's speed.",
 	"LogIngest/sqlite":         "Log store inserts of 5,000-entry batches with roll-ups, embedded SQLite, no HTTP.",

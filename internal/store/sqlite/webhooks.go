@@ -59,9 +59,19 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(end
 CREATE INDEX IF NOT EXISTS webhook_deliveries_at ON webhook_deliveries(at);
 `
 
+// The statements each delivery runs, prepared once like the create path's.
+const (
+	qInsertDelivery = `INSERT INTO webhook_deliveries(id, endpoint_id, event_id, at, doc) VALUES (?,?,?,?,?)`
+	qFinishAttempt  = `UPDATE webhook_attempts SET attempts = attempts + 1, state = ?, next_at = ?, lease_until = 0, last_at = ?
+			WHERE id = ? AND lease_gen = ?`
+	qQueueAttempt = `INSERT INTO webhook_attempts(id, event_id, endpoint_id, state, attempts, next_at, first_at, lease_until, lease_gen, last_at)
+				VALUES (?,?,?,?,0,?,?,0,0,0) ON CONFLICT(id) DO NOTHING`
+	qMarkDispatched = `UPDATE payment_events SET dispatched = 1 WHERE id = ?`
+)
+
 func init() {
 	schemas = append(schemas, webhookSchema)
-	hotStatements = append(hotStatements, qInsertEvent)
+	hotStatements = append(hotStatements, qInsertEvent, qInsertDelivery, qFinishAttempt, qQueueAttempt, qMarkDispatched)
 }
 
 func (db *DB) insertEventIn(tx *sql.Tx, ev *webhook.Event) error {
@@ -179,14 +189,12 @@ func (db *DB) UndispatchedEvents(ctx context.Context, limit int) ([]webhook.Even
 func (db *DB) Dispatch(ctx context.Context, eventIDs []string, attempts []webhook.Attempt) error {
 	return db.exec(ctx, "dispatch_events", func(tx *sql.Tx) error {
 		for _, a := range attempts {
-			if _, err := tx.Exec(`INSERT INTO webhook_attempts(id, event_id, endpoint_id, state, attempts, next_at, first_at, lease_until, lease_gen, last_at)
-				VALUES (?,?,?,?,0,?,?,0,0,0) ON CONFLICT(id) DO NOTHING`,
-				a.ID, a.EventID, a.EndpointID, a.State, a.NextAt.UnixNano(), a.FirstAt.UnixNano()); err != nil {
+			if _, err := db.txExec(tx, qQueueAttempt, a.ID, a.EventID, a.EndpointID, a.State, a.NextAt.UnixNano(), a.FirstAt.UnixNano()); err != nil {
 				return err
 			}
 		}
 		for _, id := range eventIDs {
-			if _, err := tx.Exec(`UPDATE payment_events SET dispatched = 1 WHERE id = ?`, id); err != nil {
+			if _, err := db.txExec(tx, qMarkDispatched, id); err != nil {
 				return err
 			}
 		}
@@ -331,12 +339,10 @@ func (db *DB) FinishAttempt(ctx context.Context, a webhook.Attempt, d webhook.De
 		return fmt.Errorf("cannot encode delivery: %w", err)
 	}
 	return db.exec(ctx, "finish_attempt", func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO webhook_deliveries(id, endpoint_id, event_id, at, doc) VALUES (?,?,?,?,?)`,
-			d.ID, d.EndpointID, d.EventID, d.At.UnixNano(), doc); err != nil {
+		if _, err := db.txExec(tx, qInsertDelivery, d.ID, d.EndpointID, d.EventID, d.At.UnixNano(), doc); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`UPDATE webhook_attempts SET attempts = attempts + 1, state = ?, next_at = ?, lease_until = 0, last_at = ?
-			WHERE id = ? AND lease_gen = ?`, f.State, f.NextAt.UnixNano(), d.At.UnixNano(), a.ID, a.LeaseGen)
+		_, err := db.txExec(tx, qFinishAttempt, f.State, f.NextAt.UnixNano(), d.At.UnixNano(), a.ID, a.LeaseGen)
 		return err
 	})
 }
