@@ -91,10 +91,13 @@ type EventFilter struct {
 	Limit int
 }
 
-// Finish is what one attempt changes in its queue row.
+// Finish is what one attempt changes in its queue row. With Skip no
+// attempt was made (its endpoint is disabled): the row is only put off to
+// NextAt, with no log line and no attempt counted.
 type Finish struct {
 	State  string
 	NextAt time.Time
+	Skip   bool
 }
 
 // Store keeps events, endpoints, the delivery queue and its log. A write

@@ -199,8 +199,7 @@ func (s *Service) attempt(ctx context.Context, a Attempt, e Endpoint) {
 	case !e.Enabled:
 		// Disabled while queued: keep it for when it is enabled again,
 		// without counting an attempt.
-		d.Result, d.Error = "refused", "endpoint disabled"
-		s.finish(ctx, a, d, Finish{State: StatePending, NextAt: now.Add(s.opt.RetryMax)})
+		s.finish(ctx, a, d, Finish{State: StatePending, NextAt: now.Add(s.opt.RetryMax), Skip: true})
 		return
 	}
 	if time.Until(a.LeaseUntil) < s.opt.Timeout+leaseSlack {

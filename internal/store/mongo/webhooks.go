@@ -312,6 +312,13 @@ func (w *WebhookStore) FinishAttempt(ctx context.Context, a webhook.Attempt, d w
 		return fmt.Errorf("cannot encode delivery: %w", err)
 	}
 	start := time.Now()
+	if f.Skip {
+		unlock := w.locks.lock("webhook_attempts", a.ID)
+		_, err = w.attempts.UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}, {Key: "lease_gen", Value: a.LeaseGen}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "next_at", Value: f.NextAt.UnixNano()}, {Key: "lease_until", Value: int64(0)}}}})
+		unlock()
+		return w.done("finish_attempt", start, err)
+	}
 	_, err = w.deliveries.InsertOne(ctx, deliveryDoc{ID: d.ID, EndpointID: d.EndpointID, EventID: d.EventID, At: d.At.UnixNano(), Doc: string(b)})
 	if err != nil && !isDuplicate(err) {
 		return w.done("finish_attempt", start, err)

@@ -339,6 +339,10 @@ func (db *DB) FinishAttempt(ctx context.Context, a webhook.Attempt, d webhook.De
 		return fmt.Errorf("cannot encode delivery: %w", err)
 	}
 	return db.exec(ctx, "finish_attempt", func(tx *sql.Tx) error {
+		if f.Skip {
+			_, err := tx.Exec(`UPDATE webhook_attempts SET next_at = ?, lease_until = 0 WHERE id = ? AND lease_gen = ?`, f.NextAt.UnixNano(), a.ID, a.LeaseGen)
+			return err
+		}
 		if _, err := db.txExec(tx, qInsertDelivery, d.ID, d.EndpointID, d.EventID, d.At.UnixNano(), doc); err != nil {
 			return err
 		}

@@ -350,6 +350,17 @@ func deliveries(t *testing.T, s Store) {
 			t.Fatal(err)
 		}
 	}
+	// A skipped attempt (endpoint disabled) is put off, not logged or counted.
+	got, err := s.LeaseAttempts(ctx, now, now.Add(time.Minute), 1)
+	if err != nil || len(got) != 1 || got[0].Attempts != 5 {
+		t.Fatalf("before the skip: leased %+v (%v)", got, err)
+	}
+	if err := s.FinishAttempt(ctx, got[0], webhook.Delivery{ID: id.New("whd"), EndpointID: e.ID, EventID: ids[0], At: now}, webhook.Finish{State: webhook.StatePending, NextAt: now, Skip: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.LeaseAttempts(ctx, now, now.Add(time.Minute), 1); err != nil || len(got) != 1 || got[0].Attempts != 5 {
+		t.Fatalf("after the skip: leased %+v (%v), want attempts still 5", got, err)
+	}
 	page, more, err := s.ListDeliveries(ctx, e.ID, "", 3)
 	if err != nil || len(page) != 3 || !more || page[0].Response != "boom 4" || page[0].Attempt != 5 || page[0].Status != 500 {
 		t.Fatalf("first page = %+v more=%v (%v)", page, more, err)
