@@ -26,6 +26,7 @@ type ruleFile struct {
 var wantAlerts = []string{
 	"PaymentFailureRateHigh", "PaymentFailureStreak", "NoPaymentsReceived", "ErrorLogSpike",
 	"PaymonDown", "PaymonDependencyDown", "HTTPLatencyHigh", "StreamClientsDropped",
+	"WebhookEndpointFailing",
 }
 
 // TestAlertRules complements promtool: every alert has for, severity,

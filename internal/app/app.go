@@ -32,6 +32,7 @@ import (
 	mongostore "github.com/paymon/paymon/internal/store/mongo"
 	"github.com/paymon/paymon/internal/store/sqlite"
 	"github.com/paymon/paymon/internal/syslog"
+	"github.com/paymon/paymon/internal/webhook"
 	"github.com/paymon/paymon/web"
 )
 
@@ -55,6 +56,8 @@ type App struct {
 	Streams *realtime.Hub
 	// Syslog is the syslog listener, nil unless PAYMON_SYSLOG_ADDR is set.
 	Syslog *syslog.Listener
+	// Webhooks delivers payment events to merchant endpoints.
+	Webhooks *webhook.Service
 }
 
 func (a *App) Close() error {
@@ -86,6 +89,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 	var authStore auth.Store = db
 	var logStore logbook.Store = db
 	var alertStore alert.Store = db
+	var hookStore webhook.Store = db
 	storePing := db.Ping
 	if cfg.MongoURI != "" {
 		ms, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDatabase)
@@ -99,6 +103,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		}
 		if alertStore, err = mongostore.NewAlertStore(ctx, ms); err != nil {
 			return fail(fmt.Errorf("cannot open the MongoDB alert store: %w", err))
+		}
+		if hookStore, err = mongostore.NewWebhookStore(ctx, ms); err != nil {
+			return fail(fmt.Errorf("cannot open the MongoDB webhook store: %w", err))
 		}
 	}
 	if cfg.RedisURL != "" {
@@ -128,6 +135,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		return fail(err)
 	}
 	a.Payments.Observe(metricsObserver{})
+	a.newWebhooks(hookStore)
 
 	retention, err := config.ParseRetention(cfg.LogRetention)
 	if err != nil {
@@ -193,6 +201,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		UI:           web.Handler(),
 		Alerts:       a.Alerts,
 		Streams:      httpapi.StreamConfig{Hub: a.Streams},
+		Webhooks:     a.Webhooks,
 	})
 	if err := a.startSyslog(stdout); err != nil {
 		return fail(err)
@@ -291,6 +300,8 @@ func (a *App) Background(ctx context.Context) <-chan struct{} {
 		defer func() { <-probe }()
 		var pending pendingGauge
 		pending.set(a.Payments.Providers(), nil) // 0, not absent, until the first reconcile
+		hooks := a.runWebhooks(ctx)
+		defer func() { <-hooks }()
 		reconcile := time.NewTicker(30 * time.Second)
 		sweep := time.NewTicker(10 * time.Minute)
 		logSweep := time.NewTicker(5 * time.Minute)
@@ -371,6 +382,7 @@ func (a *App) newAlerts(ctx context.Context, store alert.Store, secrets secretSt
 		NoPaymentsWindow: a.cfg.AlertNoPaymentsWindow,
 		ErrorLogWindow:   a.cfg.AlertErrorLogWindow, ErrorLogThreshold: a.cfg.AlertErrorLogThreshold,
 	}, a.Payments, errs)
+	rules = append(rules, a.webhookRules()...)
 	a.Alerts = alert.NewEngine(store, rules, alert.Options{Logger: a.log, Webhook: webhook})
 	return nil
 }

@@ -38,11 +38,14 @@ const (
 	LogsWrite     Permission = "logs:write"
 	AlertsRead    Permission = "alerts:read"
 	AdminAll      Permission = "admin"
+	// WebhooksOperate reads webhook deliveries and resends events;
+	// managing endpoints is AdminAll.
+	WebhooksOperate Permission = "webhooks:operate"
 )
 
 var grants = map[Role][]Permission{
-	RoleAdmin:    {PaymentsRead, PaymentsWrite, LogsRead, LogsWrite, AlertsRead, AdminAll},
-	RoleOperator: {PaymentsRead, PaymentsWrite, LogsRead, LogsWrite, AlertsRead},
+	RoleAdmin:    {PaymentsRead, PaymentsWrite, LogsRead, LogsWrite, AlertsRead, AdminAll, WebhooksOperate},
+	RoleOperator: {PaymentsRead, PaymentsWrite, LogsRead, LogsWrite, AlertsRead, WebhooksOperate},
 	RoleViewer:   {PaymentsRead, LogsRead, AlertsRead},
 	RoleIngest:   {LogsWrite},
 }

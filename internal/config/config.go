@@ -60,6 +60,12 @@ type Config struct {
 	StreamMaxClients int64
 	// SyslogAddr enables the syslog listener (TCP and UDP) when set.
 	SyslogAddr string
+
+	// Merchant webhooks (docs/webhooks.md).
+	WebhookAllowPrivate bool
+	WebhookRetryBase    time.Duration
+	WebhookRetryMax     time.Duration
+	WebhookRetryFor     time.Duration
 }
 
 type option struct {
@@ -177,6 +183,17 @@ func options() []option {
 			c.SyslogAddr = v
 			return nil
 		}},
+		{"PAYMON_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "false", "let merchant webhook endpoints target loopback, link-local and private addresses (true or false)", false, func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.WebhookAllowPrivate = b
+			return nil
+		}},
+		{"PAYMON_WEBHOOK_RETRY_BASE", "webhook-retry-base", "10s", "delay before the first retry of a failed webhook delivery; each next one doubles (with jitter)", false, durOpt(time.Millisecond, func(c *Config) *time.Duration { return &c.WebhookRetryBase })},
+		{"PAYMON_WEBHOOK_RETRY_MAX", "webhook-retry-max", "6h", "longest delay between two retries of a webhook delivery", false, durOpt(time.Millisecond, func(c *Config) *time.Duration { return &c.WebhookRetryMax })},
+		{"PAYMON_WEBHOOK_RETRY_FOR", "webhook-retry-for", "72h", "how long a webhook delivery is retried before its endpoint is disabled and an alert fires", false, durOpt(time.Second, func(c *Config) *time.Duration { return &c.WebhookRetryFor })},
 	}
 }
 
@@ -373,6 +390,8 @@ func (c *Config) values() map[string]string {
 		"PAYMON_ALERT_ERROR_LOG_WINDOW": c.AlertErrorLogWindow.String(), "PAYMON_LOG_LEVEL": c.LogLevel.String(), "PAYMON_ACCESS_LOG": strconv.FormatBool(c.AccessLog),
 		"PAYMON_LOG_RETENTION": c.LogRetention, "PAYMON_MAX_BODY_BYTES": strconv.FormatInt(c.MaxBodyBytes, 10),
 		"PAYMON_PENDING_TIMEOUT": c.PendingTimeout.String(), "PAYMON_STREAM_MAX_CLIENTS": strconv.FormatInt(c.StreamMaxClients, 10),
-		"PAYMON_SYSLOG_ADDR": c.SyslogAddr,
+		"PAYMON_SYSLOG_ADDR":           c.SyslogAddr,
+		"PAYMON_WEBHOOK_ALLOW_PRIVATE": strconv.FormatBool(c.WebhookAllowPrivate), "PAYMON_WEBHOOK_RETRY_BASE": c.WebhookRetryBase.String(),
+		"PAYMON_WEBHOOK_RETRY_MAX": c.WebhookRetryMax.String(), "PAYMON_WEBHOOK_RETRY_FOR": c.WebhookRetryFor.String(),
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/paymon/paymon/internal/logbook"
 	"github.com/paymon/paymon/internal/metrics"
 	"github.com/paymon/paymon/internal/payment"
+	"github.com/paymon/paymon/internal/webhook"
 )
 
 // Deps is what the HTTP layer needs from the rest of the program.
@@ -44,6 +45,8 @@ type Deps struct {
 	Alerts *alert.Engine
 	// LoginThrottle slows password guessing (login_throttle.go).
 	LoginThrottle LoginThrottle
+	// Webhooks serves events and merchant endpoints (nil: 404).
+	Webhooks *webhook.Service
 }
 
 type server struct {
@@ -100,6 +103,17 @@ func build(d Deps) (http.Handler, []Route) {
 		// Public: the provider's signature is the authentication (webhooks.go).
 		{"POST", "/api/v1/webhooks/{provider}", "", s.receiveWebhook},
 		{"GET", "/api/v1/alerts", auth.AlertsRead, s.listAlerts},
+
+		{"GET", "/api/v1/events", auth.PaymentsRead, s.listEvents},
+		{"GET", "/api/v1/events/{id}", auth.PaymentsRead, s.getEvent},
+		{"POST", "/api/v1/events/{id}/resend", auth.WebhooksOperate, s.resendEvent},
+		{"POST", "/api/v1/webhook-endpoints", auth.AdminAll, s.createEndpoint},
+		{"GET", "/api/v1/webhook-endpoints", auth.WebhooksOperate, s.listEndpoints},
+		{"GET", "/api/v1/webhook-endpoints/{id}", auth.WebhooksOperate, s.getEndpoint},
+		{"PATCH", "/api/v1/webhook-endpoints/{id}", auth.AdminAll, s.updateEndpoint},
+		{"DELETE", "/api/v1/webhook-endpoints/{id}", auth.AdminAll, s.deleteEndpoint},
+		{"POST", "/api/v1/webhook-endpoints/{id}/rotate-secret", auth.AdminAll, s.rotateEndpointSecret},
+		{"GET", "/api/v1/webhook-endpoints/{id}/deliveries", auth.WebhooksOperate, s.listDeliveries},
 
 		{"POST", "/api/v1/logs", auth.LogsWrite, s.ingestLogs},
 		{"GET", "/api/v1/logs", auth.LogsRead, s.searchLogs},

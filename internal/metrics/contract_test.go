@@ -21,6 +21,7 @@ var contractCollectors = []prometheus.Collector{
 	StreamClients, StreamDropped, StreamPublished,
 	StoreOperationDuration, StoreErrors, StoreBatchSize, CacheOperationDuration, CacheErrors, DependencyUp,
 	AlertsFiring, PaymentFailureStreak,
+	WebhookDeliveries, WebhookDeliveryDuration, WebhookQueueDepth, WebhookOldestFailing,
 }
 
 var variableLabels = regexp.MustCompile(`variableLabels: \{([^}]*)\}`)

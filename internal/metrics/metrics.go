@@ -100,6 +100,19 @@ var (
 		Name: "paymon_payment_failure_streak",
 		Help: "Failed payments of the provider since its last success (newest first, pending and canceled skipped), counted up to the PaymentFailureStreak threshold at each alert evaluation.",
 	}, []string{"provider"})
+
+	WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paymon_webhook_deliveries_total", Help: "Merchant webhook delivery attempts, by result (delivered, failed, gave_up).",
+	}, []string{"result"})
+	WebhookDeliveryDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "paymon_webhook_delivery_duration_seconds", Help: "Merchant webhook delivery attempts, from request to answer.", Buckets: latencyBuckets,
+	})
+	WebhookQueueDepth = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "paymon_webhook_queue_depth", Help: "Merchant webhook deliveries waiting (due or retrying), as last counted.",
+	})
+	WebhookOldestFailing = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "paymon_webhook_oldest_failing_seconds", Help: "Age of the oldest webhook delivery still retrying after a failure; 0 when none.",
+	})
 )
 
 func init() {
@@ -112,6 +125,7 @@ func init() {
 		StreamClients, StreamDropped, StreamPublished,
 		StoreOperationDuration, StoreErrors, StoreBatchSize, CacheOperationDuration, CacheErrors, DependencyUp,
 		AlertsFiring, PaymentFailureStreak,
+		WebhookDeliveries, WebhookDeliveryDuration, WebhookQueueDepth, WebhookOldestFailing,
 	)
 }
 

@@ -33,6 +33,7 @@ var targets = map[string][]target{
 	"LogIngest":           {{unit: "lines/s", lim: 1.0, peer: "LogIngestPeer"}, {unit: "disk_bytes/line", max: true, lim: 1.0, peer: "LogIngestPeer"}},
 	"LogStats":            {{unit: "p99_ms", max: true, lim: 10}},
 	"StreamSubscribers":   {{unit: "p99_ms", max: true, lim: 50}},
+	"WebhookDeliveries":   {{unit: "p99_ms", max: true, lim: 1000}},
 }
 
 // about says what each benchmark measures.
@@ -44,6 +45,7 @@ var about = map[string]string{
 	"SyslogIngest":             "The syslog listener over loopback TCP, 4 senders writing octet-counted RFC 5424 lines (the LogIngest lines, attributes as structured data); a line counts once stored (no ack in syslog: the run ends by closing the listener, which writes what it read).",
 	"LogStats":                 "GET /api/v1/logs/stats over 1,000,000 stored entries (24 h, 10 services, 5 levels).",
 	"StreamSubscribers":        "1,000 WebSocket subscribers on one instance, 200 events/s published; latency from publish to client.",
+	"WebhookDeliveries":        "10,000 payment changes (5,000 creates) to 10 local endpoints subscribed to every event (100,000 signed deliveries), embedded store; latency from the change to the receiver's 2xx, and creates/s with the 10 endpoints receiving against creates/s in the same run with none.",
 	"CreatePayment/sqlite":     "The create path's two store writes (claim + insert, update + complete) from 16 goroutines (8 per core), embedded SQLite, no HTTP.",
 	"CreatePayment/ferretdb":   "The same on the MongoDB adapter against FerretDB v1.24 (SQLite handler) — a correctness harness, not MongoDB's speed.",
 	"LogIngest/sqlite":         "Log store inserts of 5,000-entry batches with roll-ups, embedded SQLite, no HTTP.",

@@ -26,6 +26,9 @@ type paymentDoc struct {
 	CreatedAt         int64  `bson:"created_at"` // Unix nanoseconds: exact range filters
 	Version           int64  `bson:"version"`
 	Doc               string `bson:"doc"`
+	// The webhook events of changes not yet copied out (outbox.go).
+	Outbox        []outboxEvent `bson:"outbox,omitempty"`
+	OutboxPending bool          `bson:"outbox_pending,omitempty"`
 }
 
 func pidKey(p *payment.Payment) string {
@@ -63,6 +66,10 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, claim *pa
 	start := time.Now()
 	p.Version = 1
 	d, err := toDoc(p)
+	ev := outboxOf(p)
+	if ev != nil {
+		d.Outbox, d.OutboxPending = []outboxEvent{*ev}, true
+	}
 	if err == nil {
 		_, err = s.payments.InsertOne(ctx, d)
 		if isDuplicate(err) {
@@ -75,7 +82,20 @@ func (s *Store) CreatePayment(ctx context.Context, p *payment.Payment, claim *pa
 		_, _ = s.idempotency.DeleteOne(rctx, bson.D{{Key: "_id", Value: claim.Key}, {Key: "payment_id", Value: claim.PaymentID}, {Key: "status", Value: 0}})
 		cancel()
 	}
-	return nil, s.done("create_payment", start, err)
+	if err = s.done("create_payment", start, err); err != nil {
+		return nil, err
+	}
+	s.flush(ctx, p.ID, ev)
+	return nil, nil
+}
+
+// flush copies ev out of payment pid's outbox; on failure the sweep does.
+func (s *Store) flush(ctx context.Context, pid string, ev *outboxEvent) {
+	if ev == nil {
+		return
+	}
+	start := time.Now()
+	_ = s.done("flush_outbox", start, s.flushOutbox(context.WithoutCancel(ctx), pid, []outboxEvent{*ev}))
 }
 
 // GetPayment implements payment.Store.
@@ -117,16 +137,22 @@ func (s *Store) UpdatePayment(ctx context.Context, p *payment.Payment, expect in
 	if err != nil {
 		return err
 	}
+	set := bson.D{
+		{Key: "status", Value: d.Status},
+		{Key: "provider_payment_id", Value: d.ProviderPaymentID},
+		{Key: "pid_key", Value: d.PIDKey},
+		{Key: "version", Value: d.Version},
+		{Key: "doc", Value: d.Doc},
+	}
+	update := bson.D{{Key: "$set", Value: set}}
+	ev := outboxOf(&next)
+	if ev != nil {
+		update[0].Value = append(set, bson.E{Key: "outbox_pending", Value: true})
+		update = append(update, bson.E{Key: "$push", Value: bson.D{{Key: "outbox", Value: *ev}}})
+	}
 	unlock := s.locks.lock("payments", p.ID)
 	res, err := s.payments.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: expect}},
-		bson.D{{Key: "$set", Value: bson.D{
-			{Key: "status", Value: d.Status},
-			{Key: "provider_payment_id", Value: d.ProviderPaymentID},
-			{Key: "pid_key", Value: d.PIDKey},
-			{Key: "version", Value: d.Version},
-			{Key: "doc", Value: d.Doc},
-		}}})
+		bson.D{{Key: "_id", Value: p.ID}, {Key: "version", Value: expect}}, update)
 	switch {
 	case isDuplicate(err):
 		err = payment.ErrDuplicate
@@ -146,6 +172,7 @@ func (s *Store) UpdatePayment(ctx context.Context, p *payment.Payment, expect in
 		return err
 	}
 	p.Version = next.Version
+	s.flush(ctx, p.ID, ev)
 	if len(extra.Stats) > 0 {
 		if err := s.AddPaymentStats(ctx, extra.Stats); err != nil {
 			return err

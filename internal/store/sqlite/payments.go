@@ -11,12 +11,13 @@ import (
 	"github.com/paymon/paymon/internal/auth"
 	"github.com/paymon/paymon/internal/dependency"
 	"github.com/paymon/paymon/internal/payment"
+	"github.com/paymon/paymon/internal/webhook"
 )
 
 func isDomainErr(err error) bool {
 	return errors.Is(err, payment.ErrNotFound) || errors.Is(err, payment.ErrDuplicate) ||
 		errors.Is(err, payment.ErrVersionConflict) || errors.Is(err, auth.ErrNotFound) ||
-		errors.Is(err, auth.ErrDuplicate) || errors.Is(err, auth.ErrTokenReused) // a client's replay, not a store failure
+		errors.Is(err, auth.ErrDuplicate) || errors.Is(err, auth.ErrTokenReused) || errors.Is(err, webhook.ErrNotFound) // a client's replay, not a store failure
 }
 
 // The statements of the create path, prepared once (see DB.prepared).
@@ -47,6 +48,7 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, claim *paym
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode payment: %w", err)
 	}
+	ev := newEvent(p)
 	var existing *payment.IdempotencyRecord
 	err = db.exec(ctx, "create_payment", func(tx *sql.Tx) error {
 		existing = nil
@@ -62,7 +64,10 @@ func (db *DB) CreatePayment(ctx context.Context, p *payment.Payment, claim *paym
 		if isUnique(err) {
 			return payment.ErrDuplicate
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return db.insertEventIn(tx, ev)
 	})
 	return existing, err
 }
@@ -104,6 +109,7 @@ func (db *DB) UpdatePayment(ctx context.Context, p *payment.Payment, expect int6
 	if err != nil {
 		return fmt.Errorf("cannot encode payment: %w", err)
 	}
+	ev := newEvent(&next)
 	err = db.exec(ctx, "update_payment", func(tx *sql.Tx) error {
 		res, err := db.txExec(tx, qUpdatePayment,
 			string(p.Status), p.ProviderPaymentID, next.Version, doc, p.ID, expect)
@@ -119,6 +125,9 @@ func (db *DB) UpdatePayment(ctx context.Context, p *payment.Payment, expect int6
 				return payment.ErrNotFound
 			}
 			return payment.ErrVersionConflict
+		}
+		if err := db.insertEventIn(tx, ev); err != nil {
+			return err
 		}
 		if err := db.addStatsIn(tx, extra.Stats); err != nil {
 			return err
