@@ -23,6 +23,13 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	metrics.SetBuildInfo(version)
 
+	// The address first: a taken port must fail before the store, the
+	// first admin and its password are created (and printed) for nothing.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (set PAYMON_ADDR to a free address): %w", cfg.Addr, err)
+	}
+	defer ln.Close() // Serve closes it too; this covers the failed starts
 	a, err := app.New(ctx, cfg, logger, stdout, version)
 	if err != nil {
 		return err
@@ -33,10 +40,6 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		}
 	}()
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
-	}
 	srv := &http.Server{
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -69,6 +69,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		_ = a.Close()
 		return nil, err
 	}
+	if cfg.MongoURI == "" {
+		// One server per embedded store: a second one would diverge from
+		// the first in cache, rate limits and live feeds. With MongoDB
+		// several instances are the point.
+		release, err := sqlite.LockDataDir(cfg.DataDir)
+		if err != nil {
+			return fail(err)
+		}
+		a.closers = append(a.closers, release)
+	}
 	db, err := sqlite.Open(filepath.Join(cfg.DataDir, "paymon.db"))
 	if err != nil {
 		return fail(err)
