@@ -3,15 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paymon/paymon/internal/testenv"
 )
 
 // serveOnce runs `paymon serve` expecting it to stop by itself and returns
@@ -122,4 +126,90 @@ func TestSimulateFindsThePasswordInTheDataDir(t *testing.T) {
 		t.Fatalf("simulate without a password: %v", err)
 	}
 	p.stop(t)
+}
+
+func call(t *testing.T, method, url, tok, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	if method == "POST" {
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("k-%d", time.Now().UnixNano()))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
+}
+
+func errorCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+// TestDamagedDatabaseIsNeverReportedHealthy damages the pages of the log
+// table of a real server's database file. While it runs, the query that
+// meets the damage answers store_corrupt without Retry-After, /readyz
+// turns 503 "corrupt", writes are refused and a FATAL line is logged.
+// Restarted on the damaged file, serve refuses to start.
+func TestDamagedDatabaseIsNeverReportedHealthy(t *testing.T) {
+	const pw = "corrupt-test-password"
+	data := t.TempDir()
+	p := start(t, data, "PAYMON_ADMIN_PASSWORD="+pw)
+	tok := token(t, p.url, "admin@paymon.local", pw)
+	for b := 0; b < 4; b++ {
+		var sb strings.Builder
+		sb.WriteString("[")
+		for i := 0; i < 500; i++ {
+			if i > 0 {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, `{"level":"info","service":"checkout","message":"order %d placed with a message long enough to fill pages"}`, b*500+i)
+		}
+		sb.WriteString("]")
+		if resp, body := call(t, "POST", p.url+"/api/v1/logs", tok, sb.String()); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("ingest: %s %v", resp.Status, body)
+		}
+	}
+	if st, _, err := create(p.url, tok, "before-damage"); err != nil || st != http.StatusCreated {
+		t.Fatalf("create: %d %v", st, err)
+	}
+	p.stop(t) // checkpoints everything into paymon.db
+
+	p = start(t, data, "PAYMON_ADMIN_PASSWORD="+pw)
+	tok = token(t, p.url, "admin@paymon.local", pw)
+	dbPath := filepath.Join(data, "paymon.db")
+	testenv.DamageSQLiteTable(t, dbPath, "log_entries")
+
+	// A text search reads every page of the table.
+	resp, body := call(t, "GET", p.url+"/api/v1/logs?q=no-such-message&limit=10", tok, "")
+	if resp.StatusCode != http.StatusInternalServerError || errorCode(body) != "store_corrupt" || resp.Header.Get("Retry-After") != "" {
+		t.Fatalf("search over damaged pages: %s Retry-After=%q %v", resp.Status, resp.Header.Get("Retry-After"), body)
+	}
+	resp, body = call(t, "GET", p.url+"/readyz", "", "")
+	checks, _ := body["checks"].(map[string]any)
+	if resp.StatusCode != http.StatusServiceUnavailable || checks["store"] != "corrupt" || resp.Header.Get("Retry-After") != "" {
+		t.Fatalf("/readyz after corruption: %s Retry-After=%q %v", resp.Status, resp.Header.Get("Retry-After"), body)
+	}
+	resp, body = call(t, "POST", p.url+"/api/v1/payments", tok, `{"amount":1234,"currency":"EUR"}`)
+	if resp.StatusCode != http.StatusInternalServerError || errorCode(body) != "store_corrupt" || resp.Header.Get("Retry-After") != "" {
+		t.Fatalf("create on a damaged store: %s %v", resp.Status, body)
+	}
+	if out := p.output(); !strings.Contains(out, `"level":"FATAL"`) || !strings.Contains(out, "damaged") {
+		t.Fatalf("no FATAL log line about the damage; output:\n%s", out)
+	}
+	p.stop(t)
+
+	out, err := serveOnce(t, "PAYMON_ADDR=127.0.0.1:0", "PAYMON_DATA_DIR="+data, "PAYMON_ADMIN_PASSWORD="+pw)
+	if err == nil || !strings.Contains(out, "damaged") || !strings.Contains(out, dbPath) || !strings.Contains(out, `"level":"FATAL"`) {
+		t.Fatalf("serve on a damaged file: err=%v, output:\n%s", err, out)
+	}
+	if strings.Contains(out, "listening on") {
+		t.Fatalf("serve listened on a damaged file; output:\n%s", out)
+	}
 }

@@ -20,7 +20,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel, ReplaceAttr: fatalLevel}))
 	metrics.SetBuildInfo(version)
 
 	// The address first: a taken port must fail before the store, the
@@ -98,4 +98,14 @@ func cacheName(c *config.Config) string {
 		return "redis"
 	}
 	return "in-process"
+}
+
+// fatalLevel prints app.LevelFatal as "FATAL" rather than slog's "ERROR+4".
+func fatalLevel(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.LevelKey && len(groups) == 0 {
+		if l, ok := a.Value.Any().(slog.Level); ok && l >= app.LevelFatal {
+			a.Value = slog.StringValue("FATAL")
+		}
+	}
+	return a
 }
