@@ -68,6 +68,9 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		pair, err = s.Auth.Login(r.Context(), req.Username, req.Password)
 	case "refresh_token":
 		if req.RefreshToken == "" {
+			req.RefreshToken = refreshFromCookie(r) // authcookie.go
+		}
+		if req.RefreshToken == "" {
 			s.writeError(w, r, errBadRequest("invalid_request", "refresh_token is required"))
 			return
 		}
@@ -89,6 +92,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	moveRefreshToCookie(w, r, &pair) // authcookie.go
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, pair)
 }
