@@ -58,7 +58,9 @@ func start(t *testing.T, dataDir string, env ...string) *proc {
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	// Paymon's own (JSON) log lines go to output() too, for the tests that
+	// check what it logged.
+	cmd.Stderr = io.MultiWriter(&stderr, pw)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

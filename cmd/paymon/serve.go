@@ -20,9 +20,16 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel, ReplaceAttr: fatalLevel}))
 	metrics.SetBuildInfo(version)
 
+	// The address first: a taken port must fail before the store, the
+	// first admin and its password are created (and printed) for nothing.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (set PAYMON_ADDR to a free address): %w", cfg.Addr, err)
+	}
+	defer ln.Close() // Serve closes it too; this covers the failed starts
 	a, err := app.New(ctx, cfg, logger, stdout, version)
 	if err != nil {
 		return err
@@ -33,10 +40,6 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		}
 	}()
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
-	}
 	srv := &http.Server{
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -95,4 +98,14 @@ func cacheName(c *config.Config) string {
 		return "redis"
 	}
 	return "in-process"
+}
+
+// fatalLevel prints app.LevelFatal as "FATAL" rather than slog's "ERROR+4".
+func fatalLevel(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.LevelKey && len(groups) == 0 {
+		if l, ok := a.Value.Any().(slog.Level); ok && l >= app.LevelFatal {
+			a.Value = slog.StringValue("FATAL")
+		}
+	}
+	return a
 }

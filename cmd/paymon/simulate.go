@@ -30,7 +30,11 @@ func simulate(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	base := fs.String("url", "http://127.0.0.1:8080", "Paymon to drive")
 	email := fs.String("email", firstNonEmpty(env["PAYMON_ADMIN_EMAIL"], "admin@paymon.local"), "user to log in as")
-	password := fs.String("password", env["PAYMON_ADMIN_PASSWORD"], "password (default: PAYMON_ADMIN_PASSWORD, else data/initial-admin-password)")
+	password := fs.String("password", env["PAYMON_ADMIN_PASSWORD"], "password (default: PAYMON_ADMIN_PASSWORD, else the initial-admin-password file in -data-dir)")
+	// The same default as serve's, so that `paymon simulate` next to a
+	// `paymon serve` started with the same environment or flag finds the
+	// password serve wrote.
+	dataDir := fs.String("data-dir", firstNonEmpty(env["PAYMON_DATA_DIR"], "./data"), "serve's data dir, where it wrote the initial admin password (default: PAYMON_DATA_DIR)")
 	rate := fs.Float64("rate", 2, "payments per second")
 	failShare := fs.Float64("fail", 0.1, "share of payments forced to fail")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
@@ -41,10 +45,10 @@ func simulate(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		return errors.New("-rate must be positive and -fail between 0 and 1")
 	}
 	if *password == "" {
-		dir := firstNonEmpty(env["PAYMON_DATA_DIR"], "data")
-		b, err := os.ReadFile(filepath.Join(dir, "initial-admin-password"))
+		pwFile := filepath.Join(*dataDir, "initial-admin-password")
+		b, err := os.ReadFile(pwFile)
 		if err != nil {
-			return errors.New("no password: pass -password or set PAYMON_ADMIN_PASSWORD")
+			return fmt.Errorf("no password: pass -password, set PAYMON_ADMIN_PASSWORD, or point -data-dir (PAYMON_DATA_DIR) at serve's data dir: cannot read %s: %w", pwFile, err)
 		}
 		*password = strings.TrimSpace(string(b))
 	}

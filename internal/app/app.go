@@ -22,6 +22,7 @@ import (
 	"github.com/paymon/paymon/internal/auth"
 	"github.com/paymon/paymon/internal/cache"
 	"github.com/paymon/paymon/internal/config"
+	"github.com/paymon/paymon/internal/dependency"
 	"github.com/paymon/paymon/internal/httpapi"
 	"github.com/paymon/paymon/internal/logbook"
 	"github.com/paymon/paymon/internal/payment"
@@ -35,6 +36,10 @@ import (
 	"github.com/paymon/paymon/internal/webhook"
 	"github.com/paymon/paymon/web"
 )
+
+// LevelFatal is above slog.LevelError: a damaged store, which needs an
+// operator (serve prints it as FATAL).
+const LevelFatal = slog.LevelError + 4
 
 // App is everything serve starts, so tests and shutdown see one object.
 type App struct {
@@ -75,11 +80,30 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io
 		_ = a.Close()
 		return nil, err
 	}
-	db, err := sqlite.Open(filepath.Join(cfg.DataDir, "paymon.db"))
+	if cfg.MongoURI == "" {
+		// One server per embedded store: a second one would diverge from
+		// the first in cache, rate limits and live feeds. With MongoDB
+		// several instances are the point.
+		release, err := sqlite.LockDataDir(cfg.DataDir)
+		if err != nil {
+			return fail(err)
+		}
+		a.closers = append(a.closers, release)
+	}
+	dbPath := filepath.Join(cfg.DataDir, "paymon.db")
+	db, err := sqlite.Open(dbPath)
 	if err != nil {
+		if errors.Is(err, dependency.ErrCorrupt) {
+			logger.Log(ctx, LevelFatal, "the database is damaged; not starting", "path", dbPath, "err", err)
+		}
 		return fail(err)
 	}
 	a.closers = append(a.closers, db.Close)
+	// Damage found while running: the store fences itself and fails
+	// /readyz; the operator hears of it once, at the highest level.
+	db.OnCorrupt(func(err error) {
+		logger.Log(context.Background(), LevelFatal, "the database is damaged: writes refused, /readyz failing; restore it from a backup", "path", dbPath, "err", err)
+	})
 	var mem cache.Cache = cache.NewMemory(100_000)
 	a.closers = append(a.closers, mem.Close)
 	// Production stores: MongoDB for payments, identities, logs and

@@ -73,6 +73,9 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		pair, err = s.login(r, req.Username, req.Password)
 	case "refresh_token":
 		if req.RefreshToken == "" {
+			req.RefreshToken = refreshFromCookie(r) // authcookie.go
+		}
+		if req.RefreshToken == "" {
 			s.writeError(w, r, errBadRequest("invalid_request", "refresh_token is required"))
 			return
 		}
@@ -94,6 +97,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	moveRefreshToCookie(w, r, &pair) // authcookie.go
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, pair)
 }

@@ -72,6 +72,8 @@ func toAPIError(err error) *apiError {
 		return errNotFound
 	case errors.Is(err, auth.ErrDuplicate):
 		return &apiError{Status: http.StatusConflict, Code: "already_exists", Message: "already exists"}
+	case errors.Is(err, dependency.ErrCorrupt): // before ErrUnavailable: it must not invite retries
+		return errStoreCorrupt
 	case errors.Is(err, dependency.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "a dependency is unavailable; retry shortly", RetryAfter: 5}
 	}

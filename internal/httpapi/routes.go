@@ -86,6 +86,7 @@ func build(d Deps) (http.Handler, []Route) {
 	}
 	routes := []Route{
 		{"POST", "/api/v1/auth/token", "", s.token},
+		{"POST", "/api/v1/auth/logout", "", s.logout},
 		{"GET", "/api/v1/me", auth.PaymentsRead, s.me},
 
 		{"POST", "/api/v1/payments", auth.PaymentsWrite, s.createPayment},
@@ -161,7 +162,7 @@ func build(d Deps) (http.Handler, []Route) {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{Registry: metrics.Registry}))
 	mux.HandleFunc("/", s.fallback)
-	return s.observe(s.limitBody(mux)), routes
+	return securityHeaders(s.observe(s.limitBody(mux))), routes
 }
 
 // fallback answers whatever no route matched: the dashboard for page

@@ -99,6 +99,50 @@ describe('dashboard', { timeout: 30 * 60_000 }, () => {
     assertNoPageErrors();
   });
 
+  test('the refresh token stays in an HttpOnly cookie; a refused access token is renewed through it; sign-out revokes it', { timeout: TEST_TIMEOUT }, async () => {
+    const ctx = await context();
+    const page = await newPage(ctx);
+    await login(page);
+    const refreshCookie = async () => (await ctx.cookies()).find((c) => c.name === 'paymon_refresh');
+    const cookie = await refreshCookie();
+    assert.ok(cookie, 'no paymon_refresh cookie after sign-in');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+    assert.equal(cookie.path, '/api/v1/auth');
+    const stored = await page.evaluate(() => sessionStorage.getItem('paymon.auth') ?? '');
+    assert.ok(!stored.includes('pmr_') && !stored.includes(cookie.value), 'the refresh token is readable by script');
+    assert.equal(await page.evaluate(() => document.cookie.includes('paymon_refresh')), false, 'document.cookie shows the refresh cookie');
+
+    // Spoil the access token's signature and reload: the API answers 401,
+    // the app renews the token through the cookie and carries on signed in.
+    const spoiled = await page.evaluate(() => {
+      const v = JSON.parse(sessionStorage.getItem('paymon.auth'));
+      v.accessToken = v.accessToken.slice(0, -4) + (v.accessToken.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+      sessionStorage.setItem('paymon.auth', JSON.stringify(v));
+      return v.accessToken;
+    });
+    await page.goto('/payments');
+    await paymentsLoaded(page);
+    assert.doesNotMatch(page.url(), /\/login/);
+    await until(async () => (await page.evaluate(() => JSON.parse(sessionStorage.getItem('paymon.auth')).accessToken)) !== spoiled, {
+      message: 'a renewed access token',
+    });
+    const rotated = await refreshCookie();
+    assert.ok(rotated && rotated.value !== cookie.value, 'the refresh did not rotate the cookie');
+
+    await page.getByTestId('logout-button').click();
+    await page.waitForURL(/\/login/);
+    await until(async () => (await refreshCookie()) === undefined, { message: 'the refresh cookie cleared by sign-out' });
+    // The revoked token refreshes nothing, even if someone kept a copy.
+    const res = await fetch(new URL('/api/v1/auth/token', page.url()), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rotated.value }),
+    });
+    assert.equal(res.status, 401);
+    assertNoPageErrors();
+  });
+
   test('a payment created through the form appears live in the feed and the table, without reload', { timeout: TEST_TIMEOUT }, async () => {
     const watcher = await adminPage();
     await watcher.getByTestId('nav-payments').click();

@@ -134,7 +134,8 @@ export async function launchBrowser() {
  * A fresh browser context (its own storage: a separate user). Every page
  * records the stream frames it receives (window.__pmFrames) so a test can
  * wait until a subscription is live before causing the event it expects,
- * and collects uncaught page errors so a test can assert there were none.
+ * and collects uncaught page errors and CSP violations (newPage) so a test
+ * can assert there were none.
  */
 export async function newContext(browser, { width = 1366, height = 800 } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, baseURL: BASE_URL, reducedMotion: 'reduce' });
@@ -167,6 +168,14 @@ export async function newContext(browser, { width = 1366, height = 800 } = {}) {
 export async function newPage(context) {
   const page = await context.newPage();
   page.on('pageerror', (err) => context.pageErrors.push(`${page.url()}: ${err.message}`));
+  // A Content-Security-Policy violation is no exception: Chromium reports
+  // it on the console ("Refused to load/execute/apply ... because it
+  // violates the following Content Security Policy directive").
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy|Refused to (load|execute|apply|connect|frame)/.test(msg.text())) {
+      context.pageErrors.push(`${page.url()}: CSP: ${msg.text()}`);
+    }
+  });
   return page;
 }
 

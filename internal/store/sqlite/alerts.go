@@ -95,7 +95,7 @@ func (db *DB) ListAlerts(ctx context.Context, f alert.Filter) ([]alert.Alert, er
 	args = append(args, f.Limit)
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		err = readErr(err)
+		err = db.readErr(err)
 		observe("list_alerts", start, err)
 		return nil, err
 	}
@@ -105,11 +105,11 @@ func (db *DB) ListAlerts(ctx context.Context, f alert.Filter) ([]alert.Alert, er
 		a, err := scanAlert(rows)
 		if err != nil {
 			observe("list_alerts", start, err)
-			return nil, readErr(err)
+			return nil, db.readErr(err)
 		}
 		out = append(out, a)
 	}
-	err = readErr(rows.Err())
+	err = db.readErr(rows.Err())
 	observe("list_alerts", start, err)
 	return out, err
 }

@@ -25,7 +25,7 @@ func (db *DB) getUser(ctx context.Context, where string, arg any) (auth.User, er
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, auth.ErrNotFound
 	}
-	return u, readErr(err)
+	return u, db.readErr(err)
 }
 
 // userCols reads the disabled flag from users_disabled (auth_users.go).
@@ -54,7 +54,7 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (auth.User, erro
 func (db *DB) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
 	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
-	return n, readErr(err)
+	return n, db.readErr(err)
 }
 
 // CreateRefreshToken implements auth.Store.
@@ -139,25 +139,25 @@ func (db *DB) GetAPIKeyByHash(ctx context.Context, hash string) (auth.APIKey, er
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, auth.ErrNotFound
 	}
-	return k, readErr(err)
+	return k, db.readErr(err)
 }
 
 // ListAPIKeys implements auth.Store.
 func (db *DB) ListAPIKeys(ctx context.Context) ([]auth.APIKey, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys ORDER BY id`)
 	if err != nil {
-		return nil, readErr(err)
+		return nil, db.readErr(err)
 	}
 	defer rows.Close()
 	out := []auth.APIKey{}
 	for rows.Next() {
 		k, err := scanAPIKey(rows.Scan)
 		if err != nil {
-			return nil, readErr(err)
+			return nil, db.readErr(err)
 		}
 		out = append(out, k)
 	}
-	return out, readErr(rows.Err())
+	return out, db.readErr(rows.Err())
 }
 
 // RevokeAPIKey implements auth.Store.

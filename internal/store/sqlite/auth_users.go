@@ -29,18 +29,18 @@ CREATE INDEX IF NOT EXISTS auth_revocations_at ON auth_revocations(at);
 func (db *DB) ListUsers(ctx context.Context) ([]auth.User, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
 	if err != nil {
-		return nil, readErr(err)
+		return nil, db.readErr(err)
 	}
 	defer rows.Close()
 	out := []auth.User{}
 	for rows.Next() {
 		u, err := scanUser(rows.Scan)
 		if err != nil {
-			return nil, readErr(err)
+			return nil, db.readErr(err)
 		}
 		out = append(out, u)
 	}
-	return out, readErr(rows.Err())
+	return out, db.readErr(rows.Err())
 }
 
 // UpdateUser implements auth.Store.
@@ -101,7 +101,7 @@ func (db *DB) RevokeSubject(ctx context.Context, subject string, at time.Time) e
 func (db *DB) RevocationsSince(ctx context.Context, since time.Time) ([]auth.Revocation, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT subject, at FROM auth_revocations WHERE at > ? ORDER BY at`, ms(since))
 	if err != nil {
-		return nil, readErr(err)
+		return nil, db.readErr(err)
 	}
 	defer rows.Close()
 	out := []auth.Revocation{}
@@ -109,12 +109,12 @@ func (db *DB) RevocationsSince(ctx context.Context, since time.Time) ([]auth.Rev
 		var r auth.Revocation
 		var at int64
 		if err := rows.Scan(&r.Subject, &at); err != nil {
-			return nil, readErr(err)
+			return nil, db.readErr(err)
 		}
 		r.At = fromMS(at)
 		out = append(out, r)
 	}
-	return out, readErr(rows.Err())
+	return out, db.readErr(rows.Err())
 }
 
 // DeleteRevocationsBefore implements auth.Store.

@@ -204,7 +204,7 @@ func (db *DB) SearchEntries(ctx context.Context, f logbook.Filter) ([]logbook.En
 	args = append(args, limit+1)
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		err = readErr(err)
+		err = db.readErr(err)
 		observe("search_log_entries", start, err)
 		return nil, false, err
 	}
@@ -216,7 +216,7 @@ func (db *DB) SearchEntries(ctx context.Context, f logbook.Filter) ([]logbook.En
 		var level string
 		var attrs []byte
 		if err := rows.Scan(&e.ID, &t, &level, &e.Service, &e.PaymentID, &e.TraceID, &e.Message, &attrs, &e.Source); err != nil {
-			return nil, false, readErr(err)
+			return nil, false, db.readErr(err)
 		}
 		e.Time, e.Level = time.UnixMilli(t).UTC(), logbook.Level(level)
 		if len(attrs) > 0 {
@@ -228,7 +228,7 @@ func (db *DB) SearchEntries(ctx context.Context, f logbook.Filter) ([]logbook.En
 		}
 		out = append(out, e)
 	}
-	err = readErr(rows.Err())
+	err = db.readErr(rows.Err())
 	observe("search_log_entries", start, err)
 	if err != nil {
 		return nil, false, err
@@ -316,17 +316,17 @@ func (db *DB) query(ctx context.Context, name, q string, args []any, scan func(*
 	start := time.Now()
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		err = readErr(err)
+		err = db.readErr(err)
 		observe(name, start, err)
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		if err := scan(rows); err != nil {
-			return readErr(err)
+			return db.readErr(err)
 		}
 	}
-	err = readErr(rows.Err())
+	err = db.readErr(rows.Err())
 	observe(name, start, err)
 	return err
 }

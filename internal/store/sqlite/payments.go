@@ -33,8 +33,11 @@ const (
 var hotStatements = []string{qInsertPayment, qUpdatePayment, qCompleteIdem, qClaimIdem, qAddStats,
 	qSavepoint, qRollbackTo, qRelease, fullInsert, qInsertLogEntry, qAddLogCounts, qAddLogMessages}
 
-func readErr(err error) error {
+func (db *DB) readErr(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if err := db.classify(err); errors.Is(err, dependency.ErrCorrupt) {
 		return err
 	}
 	return dependency.Unavailable("sqlite", err)
@@ -93,7 +96,7 @@ func (db *DB) getPayment(ctx context.Context, name, q string, args ...any) (*pay
 		observe(name, start, nil)
 		return nil, payment.ErrNotFound
 	}
-	err = readErr(err)
+	err = db.readErr(err)
 	observe(name, start, err)
 	if err != nil {
 		return nil, err
@@ -195,7 +198,7 @@ func (db *DB) queryPayments(ctx context.Context, name, q string, args ...any) ([
 	start := time.Now()
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		err = readErr(err)
+		err = db.readErr(err)
 		observe(name, start, err)
 		return nil, err
 	}
@@ -204,7 +207,7 @@ func (db *DB) queryPayments(ctx context.Context, name, q string, args ...any) ([
 	for rows.Next() {
 		var doc []byte
 		if err := rows.Scan(&doc); err != nil {
-			return nil, readErr(err)
+			return nil, db.readErr(err)
 		}
 		p, err := payment.UnmarshalStored(doc)
 		if err != nil {
@@ -212,7 +215,7 @@ func (db *DB) queryPayments(ctx context.Context, name, q string, args ...any) ([
 		}
 		out = append(out, p)
 	}
-	err = readErr(rows.Err())
+	err = db.readErr(rows.Err())
 	observe(name, start, err)
 	return out, err
 }
@@ -332,7 +335,7 @@ func (db *DB) PaymentStats(ctx context.Context, from, to time.Time) ([]payment.S
 	start := time.Now()
 	rows, err := db.read.QueryContext(ctx, `SELECT bucket, kind, currency, count, amount FROM payment_stats WHERE bucket >= ? AND bucket < ? ORDER BY bucket, kind, currency`, ms(from), ms(to))
 	if err != nil {
-		err = readErr(err)
+		err = db.readErr(err)
 		observe("payment_stats", start, err)
 		return nil, err
 	}
@@ -342,12 +345,12 @@ func (db *DB) PaymentStats(ctx context.Context, from, to time.Time) ([]payment.S
 		var s payment.StatIncrement
 		var b int64
 		if err := rows.Scan(&b, &s.Kind, &s.Currency, &s.Count, &s.Amount); err != nil {
-			return nil, readErr(err)
+			return nil, db.readErr(err)
 		}
 		s.Bucket = fromMS(b)
 		out = append(out, s)
 	}
-	err = readErr(rows.Err())
+	err = db.readErr(rows.Err())
 	observe("payment_stats", start, err)
 	return out, err
 }

@@ -38,6 +38,8 @@ type DB struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 
+	integrity integrity // see integrity.go
+
 	closeOnce sync.Once
 	mu        sync.RWMutex
 	closed    bool
@@ -75,9 +77,9 @@ func open(path string, wal walTuning) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.Ping(); err != nil {
+	if err := checkFile(w, path); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("cannot open %s: %w", path, err)
+		return nil, err
 	}
 	if err := migrate(w); err != nil {
 		w.Close()
@@ -133,8 +135,14 @@ func (db *DB) Close() error {
 
 // Ping checks that the file still answers.
 func (db *DB) Ping(ctx context.Context) error {
+	if err := db.Corrupt(); err != nil {
+		return err
+	}
 	var one int
 	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		if err := db.classify(err); errors.Is(err, dependency.ErrCorrupt) {
+			return err
+		}
 		return dependency.Unavailable("sqlite", err)
 	}
 	return nil
@@ -148,6 +156,9 @@ var errClosed = dependency.Unavailable("sqlite", errors.New("database closed"))
 // run and change nothing outside tx.
 func (db *DB) exec(ctx context.Context, name string, fn func(*sql.Tx) error) error {
 	start := time.Now()
+	if err := db.Corrupt(); err != nil {
+		return err
+	}
 	o := &op{name: name, fn: fn, err: make(chan error, 1)}
 	db.mu.RLock()
 	if db.closed {
@@ -163,7 +174,7 @@ func (db *DB) exec(ctx context.Context, name string, fn func(*sql.Tx) error) err
 	db.mu.RUnlock()
 	// Once queued the write will happen; wait for it even if ctx ends so the
 	// caller never reports failure for a write that is committed.
-	err := <-o.err
+	err := db.classify(<-o.err)
 	observe(name, start, err)
 	return err
 }

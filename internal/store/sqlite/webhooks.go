@@ -112,7 +112,7 @@ func (db *DB) GetEvent(ctx context.Context, id string) (webhook.Event, error) {
 		observe("get_event", start, nil)
 		return e, webhook.ErrNotFound
 	}
-	err = readErr(err)
+	err = db.readErr(err)
 	observe("get_event", start, err)
 	return e, err
 }
@@ -121,7 +121,7 @@ func (db *DB) queryEvents(ctx context.Context, name, q string, args ...any) ([]w
 	start := time.Now()
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		err = readErr(err)
+		err = db.readErr(err)
 		observe(name, start, err)
 		return nil, err
 	}
@@ -130,11 +130,11 @@ func (db *DB) queryEvents(ctx context.Context, name, q string, args ...any) ([]w
 	for rows.Next() {
 		e, err := scanEvent(rows)
 		if err != nil {
-			return nil, readErr(err)
+			return nil, db.readErr(err)
 		}
 		out = append(out, e)
 	}
-	err = readErr(rows.Err())
+	err = db.readErr(rows.Err())
 	observe(name, start, err)
 	return out, err
 }
@@ -223,7 +223,7 @@ func (db *DB) GetEndpoint(ctx context.Context, id string) (webhook.Endpoint, err
 		return e, webhook.ErrNotFound
 	}
 	if err != nil {
-		return e, readErr(err)
+		return e, db.readErr(err)
 	}
 	if err := json.Unmarshal(doc, &e); err != nil {
 		return e, fmt.Errorf("cannot decode stored endpoint: %w", err)
@@ -235,7 +235,7 @@ func (db *DB) GetEndpoint(ctx context.Context, id string) (webhook.Endpoint, err
 func (db *DB) ListEndpoints(ctx context.Context) ([]webhook.Endpoint, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT doc FROM webhook_endpoints ORDER BY id DESC`)
 	if err != nil {
-		return nil, readErr(err)
+		return nil, db.readErr(err)
 	}
 	defer rows.Close()
 	out := []webhook.Endpoint{}
@@ -243,14 +243,14 @@ func (db *DB) ListEndpoints(ctx context.Context) ([]webhook.Endpoint, error) {
 		var doc []byte
 		var e webhook.Endpoint
 		if err := rows.Scan(&doc); err != nil {
-			return nil, readErr(err)
+			return nil, db.readErr(err)
 		}
 		if err := json.Unmarshal(doc, &e); err != nil {
 			return nil, fmt.Errorf("cannot decode stored endpoint: %w", err)
 		}
 		out = append(out, e)
 	}
-	return out, readErr(rows.Err())
+	return out, db.readErr(rows.Err())
 }
 
 // UpdateEndpoint implements webhook.Store.
@@ -371,7 +371,7 @@ func (db *DB) ListDeliveries(ctx context.Context, endpointID, after string, limi
 	}
 	rows, err := db.read.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
-		return nil, false, readErr(err)
+		return nil, false, db.readErr(err)
 	}
 	defer rows.Close()
 	out := []webhook.Delivery{}
@@ -379,14 +379,14 @@ func (db *DB) ListDeliveries(ctx context.Context, endpointID, after string, limi
 		var doc []byte
 		var d webhook.Delivery
 		if err := rows.Scan(&doc); err != nil {
-			return nil, false, readErr(err)
+			return nil, false, db.readErr(err)
 		}
 		if err := json.Unmarshal(doc, &d); err != nil {
 			return nil, false, fmt.Errorf("cannot decode stored delivery: %w", err)
 		}
 		out = append(out, d)
 	}
-	if err := readErr(rows.Err()); err != nil {
+	if err := db.readErr(rows.Err()); err != nil {
 		return nil, false, err
 	}
 	more := len(out) > limit
@@ -402,7 +402,7 @@ func (db *DB) QueueStats(ctx context.Context) (int64, time.Time, error) {
 	var oldest sql.NullInt64
 	err := db.read.QueryRowContext(ctx, `SELECT count(*), min(CASE WHEN attempts > 0 THEN first_at END) FROM webhook_attempts WHERE state = 'pending'`).Scan(&n, &oldest)
 	if err != nil {
-		return 0, time.Time{}, readErr(err)
+		return 0, time.Time{}, db.readErr(err)
 	}
 	var t time.Time
 	if oldest.Valid {

@@ -16,7 +16,6 @@ export function signInAs(role: string): void {
     STORAGE_KEY,
     JSON.stringify({
       accessToken: fakeJwt({ sub: 'usr_1', email: `${role}@example.com`, role, exp: Math.floor(now / 1000) + 3600 }),
-      refreshToken: 'rt-1',
       expiresAt: now + 3_600_000,
       issuedAt: now,
     }),

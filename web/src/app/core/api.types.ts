@@ -91,7 +91,8 @@ export interface TokenResponse {
   access_token: string;
   token_type: string;
   expires_in: number;
-  refresh_token: string;
+  /** Absent in cookie mode: the refresh token is then in an HttpOnly cookie. */
+  refresh_token?: string;
 }
 
 export interface ApiErrorBody {

@@ -2,7 +2,7 @@ import { HttpErrorResponse, HttpEvent, HttpHandlerFn, HttpInterceptorFn, HttpReq
 import { inject } from '@angular/core';
 import { catchError, Observable, of, switchMap, tap, throwError } from 'rxjs';
 import { ConnectivityService } from './connectivity.service';
-import { AuthService, TOKEN_URL } from './auth.service';
+import { AuthService } from './auth.service';
 
 
 function withToken(req: HttpRequest<unknown>, token: string | null): HttpRequest<unknown> {
@@ -15,7 +15,9 @@ function withToken(req: HttpRequest<unknown>, token: string | null): HttpRequest
  * the request once; when that fails the session is marked expired.
  */
 export const authInterceptor: HttpInterceptorFn = (req, next) => {
-  if (!req.url.startsWith('/api/') || req.url.startsWith(TOKEN_URL)) {
+  // The auth endpoints (token, logout) work from the refresh cookie, never
+  // from a bearer token, and must not trigger a refresh themselves.
+  if (!req.url.startsWith('/api/') || req.url.startsWith('/api/v1/auth/')) {
     return next(req);
   }
   const auth = inject(AuthService);
@@ -44,7 +46,7 @@ export const authInterceptor: HttpInterceptorFn = (req, next) => {
     next(withToken(req, token)).pipe(
       catchError((err: unknown) => {
         if (err instanceof HttpErrorResponse && err.status === 401) {
-          if (auth.refreshToken()) {
+          if (auth.canRefresh()) {
             return retryAfterRefresh(err);
           }
           if (token) {
@@ -55,7 +57,7 @@ export const authInterceptor: HttpInterceptorFn = (req, next) => {
       }),
     );
 
-  if (auth.refreshToken() && auth.expiresWithin(5_000)) {
+  if (auth.canRefresh() && auth.expiresWithin(5_000)) {
     return auth.refresh().pipe(
       catchError((err: unknown) => {
         if (err instanceof HttpErrorResponse && err.status === 0) {

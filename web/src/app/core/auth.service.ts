@@ -5,11 +5,17 @@ import { finalize, map, Observable, share, tap, throwError } from 'rxjs';
 import { Claims, TokenResponse } from './api.types';
 
 export const TOKEN_URL = '/api/v1/auth/token';
+export const LOGOUT_URL = '/api/v1/auth/logout';
 export const STORAGE_KEY = 'paymon.auth';
+/**
+ * Asks the token endpoint for cookie mode: the refresh token comes back in
+ * an HttpOnly cookie (out of this script's reach), not in the JSON, and the
+ * refresh grant reads it from there.
+ */
+export const REFRESH_COOKIE_HEADER = 'X-Paymon-Refresh-Cookie';
 
 interface StoredTokens {
   accessToken: string;
-  refreshToken: string;
   /** epoch milliseconds */
   expiresAt: number;
   /** epoch milliseconds when the pair was issued */
@@ -42,7 +48,7 @@ function load(): StoredTokens | null {
       return null;
     }
     const v = JSON.parse(raw) as StoredTokens;
-    return v.accessToken && v.refreshToken ? v : null;
+    return v.accessToken ? { accessToken: v.accessToken, expiresAt: v.expiresAt, issuedAt: v.issuedAt } : null;
   } catch {
     return null;
   }
@@ -50,8 +56,15 @@ function load(): StoredTokens | null {
 
 /**
  * OAuth2 password login against POST /api/v1/auth/token, rotating refresh
- * tokens, silent refresh before expiry, and logout. Tokens live in
- * sessionStorage so a tab close signs out.
+ * tokens, silent refresh before expiry, and logout.
+ *
+ * The refresh token never reaches this script: the server keeps it in an
+ * HttpOnly, SameSite=Strict cookie sent only to /api/v1/auth/*, so an
+ * injected script cannot steal a 30-day credential. The access token (15
+ * minutes) stays in sessionStorage: a reload or a second route keeps the
+ * session without a token round trip, the auth guard can decide at once,
+ * and a tab close still signs out; a script able to read it could make the
+ * same requests from the page anyway.
  */
 @Injectable({ providedIn: 'root' })
 export class AuthService {
@@ -63,7 +76,8 @@ export class AuthService {
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   readonly accessToken = computed(() => this.tokens()?.accessToken ?? null);
-  readonly refreshToken = computed(() => this.tokens()?.refreshToken ?? null);
+  /** A session exists, so the refresh cookie may renew it. */
+  readonly canRefresh = computed(() => this.tokens() !== null);
   readonly claims = computed(() => decodeJwt(this.accessToken()));
   readonly isLoggedIn = computed(() => this.tokens() !== null);
   readonly email = computed(() => this.claims()?.email ?? this.claims()?.sub ?? '');
@@ -90,17 +104,16 @@ export class AuthService {
   }
 
   /**
-   * Exchanges the refresh token for a new pair (grant_type=refresh_token)
-   * and stores the rotated refresh token. Concurrent callers share one call.
-   * Emits the new access token.
+   * Exchanges the refresh cookie for a new access token
+   * (grant_type=refresh_token); the server rotates the cookie. Concurrent
+   * callers share one call. Emits the new access token.
    */
   refresh(): Observable<string> {
-    const rt = this.refreshToken();
-    if (!rt) {
-      return throwError(() => new HttpErrorResponse({ status: 401, statusText: 'No refresh token', url: TOKEN_URL }));
+    if (!this.canRefresh()) {
+      return throwError(() => new HttpErrorResponse({ status: 401, statusText: 'No session', url: TOKEN_URL }));
     }
     if (!this.refreshInFlight) {
-      const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rt });
+      const body = new URLSearchParams({ grant_type: 'refresh_token' });
       this.refreshInFlight = this.postToken(body).pipe(
         map((t) => t.access_token),
         finalize(() => (this.refreshInFlight = null)),
@@ -116,8 +129,13 @@ export class AuthService {
     return !t || t.expiresAt - Date.now() <= ms;
   }
 
-  /** The user signed out: forget the tokens and go to the login page. */
+  /**
+   * The user signed out: forget the access token, have the server revoke
+   * the refresh token and clear its cookie, and go to the login page.
+   */
   logout(): void {
+    const headers = new HttpHeaders({ [REFRESH_COOKIE_HEADER]: '1' });
+    this.http.post(LOGOUT_URL, null, { headers }).subscribe({ error: () => undefined });
     this.clear();
     this.sessionExpired.set(false);
     void this.router.navigate(['/login']);
@@ -135,7 +153,7 @@ export class AuthService {
   }
 
   private postToken(body: URLSearchParams): Observable<TokenResponse> {
-    const headers = new HttpHeaders({ 'Content-Type': 'application/x-www-form-urlencoded' });
+    const headers = new HttpHeaders({ 'Content-Type': 'application/x-www-form-urlencoded', [REFRESH_COOKIE_HEADER]: '1' });
     return this.http.post<TokenResponse>(TOKEN_URL, body.toString(), { headers }).pipe(tap((t) => this.store(t)));
   }
 
@@ -143,7 +161,6 @@ export class AuthService {
     const now = Date.now();
     const v: StoredTokens = {
       accessToken: t.access_token,
-      refreshToken: t.refresh_token,
       expiresAt: now + Math.max(0, t.expires_in) * 1000,
       issuedAt: now,
     };

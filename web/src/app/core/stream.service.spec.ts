@@ -15,7 +15,7 @@ function storeSession(access: string): void {
   const now = Date.now();
   sessionStorage.setItem(
     STORAGE_KEY,
-    JSON.stringify({ accessToken: access, refreshToken: 'rt-1', expiresAt: now + 3_600_000, issuedAt: now }),
+    JSON.stringify({ accessToken: access, expiresAt: now + 3_600_000, issuedAt: now }),
   );
 }
 

@@ -191,7 +191,7 @@ export class StreamService {
       this.state.set('idle');
       return;
     }
-    if (this.auth.refreshToken() && this.auth.expiresWithin(5_000)) {
+    if (this.auth.canRefresh() && this.auth.expiresWithin(5_000)) {
       // Connect with a fresh token; the token effect calls connect() again.
       this.state.set('connecting');
       this.auth.refresh().subscribe({
