@@ -139,8 +139,24 @@ describe('admin pages', () => {
     ctrl
       .expectOne('/api/v1/users/usr_2')
       .flush({ error: { code: 'own_account', message: 'you cannot disable your own account', request_id: 'req-7' } }, { status: 409, statusText: 'Conflict' });
+    await render();
+    ctrl.expectOne('/api/v1/users').flush({ data: USERS, has_more: false });
     const after = await render();
     expect(q(after, 'error-banner')?.textContent).toContain('you cannot disable your own account');
+  });
+
+  it('puts a refused role change back to the role the server kept', async () => {
+    await open('/admin/users');
+    ctrl.expectOne('/api/v1/users').flush({ data: USERS, has_more: false });
+    const el = await render();
+    const picker = () => all(el, 'user-row')[1].querySelector('[data-testid="user-role-change"]') as HTMLSelectElement;
+    set(picker(), 'admin');
+    ctrl.expectOne('/api/v1/users/usr_2').flush({ error: { code: 'forbidden', message: 'no' } }, { status: 403, statusText: 'Forbidden' });
+    await render();
+    ctrl.expectOne('/api/v1/users').flush({ data: USERS.map((u) => ({ ...u })), has_more: false });
+    await render();
+    expect(picker().value).toBe('viewer');
+    expect(q(el, 'error-banner')).not.toBeNull();
   });
 
   it('creates an API key and shows its secret once, active keys first', async () => {

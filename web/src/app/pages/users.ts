@@ -67,7 +67,7 @@ export const USER_ROLES = ['admin', 'operator', 'viewer'] as const;
               </tr>
             </thead>
             <tbody>
-              @for (u of users(); track u.id) {
+              @for (u of users(); track u) {
                 <tr data-testid="user-row" [attr.data-id]="u.id" [attr.data-email]="u.email" [attr.data-disabled]="u.disabled">
                   <td class="msg">{{ u.email }} @if (isSelf(u)) {<span class="muted small">(you)</span>}</td>
                   <td>
@@ -127,9 +127,11 @@ export class UsersPage {
     return u.id === this.auth.claims()?.sub;
   }
 
-  load(): void {
+  load(keepError = false): void {
     this.loading.set(true);
-    this.error.set(null);
+    if (!keepError) {
+      this.error.set(null);
+    }
     this.api.listUsers().subscribe({
       next: (r) => {
         this.users.set(r.data);
@@ -165,6 +167,7 @@ export class UsersPage {
   }
 
   /** Runs one change, then reloads the list so it shows what the server kept. */
+  // Rows are tracked by object, so a reload re-renders each row's role picker from the server's answer.
   private run(call: Observable<unknown>, done: () => void): void {
     this.busy.set(true);
     this.error.set(null);
@@ -178,8 +181,8 @@ export class UsersPage {
       error: (err: unknown) => {
         this.busy.set(false);
         this.error.set(toApiError(err));
-        // The list keeps what the server last said; a role picker the server refused is reset from it.
-        this.users.set([...this.users()]);
+        // Re-read the list so a role picker shows what the server kept, not the refused choice.
+        this.load(true);
       },
     });
   }
