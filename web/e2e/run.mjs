@@ -164,6 +164,8 @@ async function start() {
         PAYMON_ALERT_FAILURE_RATIO: '0.2',
         PAYMON_ALERT_FAILURE_MIN_PAYMENTS: '20',
         PAYMON_ALERT_FAILURE_WINDOW: '5m',
+        // The webhook tests' receiver listens on 127.0.0.1, which is refused otherwise.
+        PAYMON_WEBHOOK_ALLOW_PRIVATE: 'true',
         // Only the simulator outcomes the tests ask for.
         PAYMON_SIMULATOR_FAILURE_RATE: '0',
       },

@@ -30,6 +30,13 @@ import { StreamService } from './core/stream.service';
           <a routerLink="/payments" routerLinkActive="active" data-testid="nav-payments" (click)="navOpen.set(false)">Payments</a>
           <a routerLink="/logs" routerLinkActive="active" data-testid="nav-logs" (click)="navOpen.set(false)">Logs</a>
           <a routerLink="/alerts" routerLinkActive="active" data-testid="nav-alerts" (click)="navOpen.set(false)">Alerts</a>
+          @if (auth.canWrite()) {
+            <a routerLink="/webhooks" routerLinkActive="active" data-testid="nav-webhooks" (click)="navOpen.set(false)">Webhooks</a>
+          }
+          @if (auth.isAdmin()) {
+            <a routerLink="/admin/users" routerLinkActive="active" data-testid="nav-users" (click)="navOpen.set(false)">Users</a>
+            <a routerLink="/admin/api-keys" routerLinkActive="active" data-testid="nav-api-keys" (click)="navOpen.set(false)">API keys</a>
+          }
           <span class="nav-spacer"></span>
           <span class="stream-state" [attr.data-state]="stream.state()" data-testid="stream-state" [title]="stream.lastError() ?? ''">
             <span class="dot" aria-hidden="true"></span>{{ streamLabel() }}

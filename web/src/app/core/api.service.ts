@@ -1,7 +1,7 @@
 import { HttpClient, HttpHeaders, HttpParams } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
 import { Observable } from 'rxjs';
-import { Alert, ListResponse, LogEntry, LogStats, Overview, Payment } from './api.types';
+import { Alert, ApiKey, ListResponse, LogEntry, LogStats, Overview, Payment, User, WebhookDelivery, WebhookEndpoint, WebhookEvent } from './api.types';
 
 export interface PaymentFilters {
   status?: string;
@@ -19,6 +19,13 @@ export interface LogQuery {
   q?: string;
   payment_id?: string;
   trace_id?: string;
+}
+
+export interface EndpointInput {
+  url?: string;
+  event_types?: string[];
+  enabled?: boolean;
+  description?: string;
 }
 
 export interface CreatePaymentRequest {
@@ -85,5 +92,68 @@ export class ApiService {
 
   alerts(state?: string): Observable<{ data: Alert[] }> {
     return this.http.get<{ data: Alert[] }>('/api/v1/alerts', { params: params({ state }) });
+  }
+
+  /** Events recorded for one payment (newest first, as the API lists them). */
+  paymentEvents(paymentId: string, limit = 50): Observable<ListResponse<WebhookEvent>> {
+    return this.http.get<ListResponse<WebhookEvent>>('/api/v1/events', { params: params({ payment_id: paymentId, limit }) });
+  }
+
+  /** Queues one event again for one endpoint (or every matching endpoint when endpointId is empty). */
+  resendEvent(eventId: string, endpointId?: string): Observable<{ event_id: string; endpoint_ids: string[] }> {
+    return this.http.post<{ event_id: string; endpoint_ids: string[] }>(
+      `/api/v1/events/${encodeURIComponent(eventId)}/resend`,
+      endpointId ? { endpoint_id: endpointId } : {},
+    );
+  }
+
+  listEndpoints(): Observable<ListResponse<WebhookEndpoint>> {
+    return this.http.get<ListResponse<WebhookEndpoint>>('/api/v1/webhook-endpoints');
+  }
+
+  createEndpoint(body: EndpointInput): Observable<WebhookEndpoint> {
+    return this.http.post<WebhookEndpoint>('/api/v1/webhook-endpoints', body);
+  }
+
+  updateEndpoint(id: string, body: EndpointInput): Observable<WebhookEndpoint> {
+    return this.http.patch<WebhookEndpoint>(`/api/v1/webhook-endpoints/${encodeURIComponent(id)}`, body);
+  }
+
+  deleteEndpoint(id: string): Observable<void> {
+    return this.http.delete<void>(`/api/v1/webhook-endpoints/${encodeURIComponent(id)}`);
+  }
+
+  rotateEndpointSecret(id: string): Observable<WebhookEndpoint> {
+    return this.http.post<WebhookEndpoint>(`/api/v1/webhook-endpoints/${encodeURIComponent(id)}/rotate-secret`, {});
+  }
+
+  listDeliveries(endpointId: string, limit = 20): Observable<ListResponse<WebhookDelivery>> {
+    return this.http.get<ListResponse<WebhookDelivery>>(`/api/v1/webhook-endpoints/${encodeURIComponent(endpointId)}/deliveries`, {
+      params: params({ limit }),
+    });
+  }
+
+  listUsers(): Observable<ListResponse<User>> {
+    return this.http.get<ListResponse<User>>('/api/v1/users');
+  }
+
+  createUser(body: { email: string; password: string; role: string }): Observable<User> {
+    return this.http.post<User>('/api/v1/users', body);
+  }
+
+  updateUser(id: string, body: { role?: string; disabled?: boolean }): Observable<User> {
+    return this.http.patch<User>(`/api/v1/users/${encodeURIComponent(id)}`, body);
+  }
+
+  listApiKeys(): Observable<ListResponse<ApiKey>> {
+    return this.http.get<ListResponse<ApiKey>>('/api/v1/api-keys');
+  }
+
+  createApiKey(body: { name: string; role: string }): Observable<ApiKey> {
+    return this.http.post<ApiKey>('/api/v1/api-keys', body);
+  }
+
+  revokeApiKey(id: string): Observable<void> {
+    return this.http.delete<void>(`/api/v1/api-keys/${encodeURIComponent(id)}`);
   }
 }

@@ -107,3 +107,71 @@ export interface Claims {
   role?: Role | string;
   exp?: number;
 }
+
+/** A merchant event (GET /api/v1/events): `data` is the payment as the API returned it then. */
+export interface WebhookEvent {
+  id: string;
+  type: string;
+  payment_id: string;
+  created_at: string;
+  data?: unknown;
+}
+
+export const EVENT_TYPES = [
+  'payment.created',
+  'payment.succeeded',
+  'payment.failed',
+  'payment.partially_refunded',
+  'payment.refunded',
+  'payment.canceled',
+] as const;
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  event_types: string[];
+  enabled: boolean;
+  description: string;
+  disabled_reason: string;
+  /** Only in the answer to a create or a rotation. */
+  secret?: string;
+  previous_secret_expires_at?: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  created_at: string;
+  /** delivered, failed or refused */
+  result: string;
+  /** The HTTP status; 0 when there was none. */
+  status: number;
+  latency_ms: number;
+  response: string;
+  error: string;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  role: Role | string;
+  disabled: boolean;
+  created_at: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role | string;
+  created_by: string;
+  created_at: string;
+  revoked_at?: string;
+  /** Only in the answer to a create. */
+  key?: string;
+}

@@ -22,3 +22,15 @@ export const guestGuard: CanActivateFn = () => {
   const auth = inject(AuthService);
   return auth.isLoggedIn() ? inject(Router).createUrlTree(['/']) : true;
 };
+
+/** Admin pages (users, API keys): other roles are sent to the overview. */
+export const adminGuard: CanActivateFn = () => {
+  const auth = inject(AuthService);
+  return auth.isAdmin() ? true : inject(Router).createUrlTree(['/']);
+};
+
+/** Pages for admins and operators (webhooks: operators read deliveries and resend). */
+export const operatorGuard: CanActivateFn = () => {
+  const auth = inject(AuthService);
+  return auth.canWrite() ? true : inject(Router).createUrlTree(['/']);
+};

@@ -84,6 +84,8 @@ export class AuthService {
   readonly role = computed(() => (this.claims()?.role as string | undefined) ?? 'viewer');
   /** Only admins and operators may create, refund or cancel payments. */
   readonly canWrite = computed(() => this.role() === 'admin' || this.role() === 'operator');
+  /** Only admins manage users, API keys and webhook endpoints. */
+  readonly isAdmin = computed(() => this.role() === 'admin');
   /** Set when the session ended without the user asking (refresh refused). */
   readonly sessionExpired = signal(false);
 

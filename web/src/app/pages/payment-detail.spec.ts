@@ -4,7 +4,7 @@ import { TestBed } from '@angular/core/testing';
 import { provideRouter, withComponentInputBinding } from '@angular/router';
 import { RouterTestingHarness } from '@angular/router/testing';
 import { signInAs, StubStream } from '../../testing/helpers';
-import { Payment } from '../core/api.types';
+import { Payment, WebhookEvent } from '../core/api.types';
 import { authInterceptor } from '../core/auth.interceptor';
 import { StreamService } from '../core/stream.service';
 import { PaymentDetailPage } from './payment-detail';
@@ -39,7 +39,20 @@ describe('PaymentDetailPage', () => {
     harness = await RouterTestingHarness.create();
     await harness.navigateByUrl(`/payments/${p.id}`, PaymentDetailPage);
     ctrl.expectOne(`/api/v1/payments/${p.id}`).flush(p);
+    await render();
+    flushEvents(p.id, EVENTS);
     return render();
+  }
+
+  const EVENTS: WebhookEvent[] = [
+    { id: 'evt_2', type: 'payment.succeeded', payment_id: 'pay_42', created_at: '2026-01-01T10:00:01Z' },
+    { id: 'evt_1', type: 'payment.created', payment_id: 'pay_42', created_at: '2026-01-01T10:00:00Z' },
+  ];
+
+  function flushEvents(id: string, events: WebhookEvent[]): void {
+    const req = ctrl.expectOne((r) => r.url === '/api/v1/events' && r.params.get('payment_id') === id);
+    expect(req.request.method).toBe('GET');
+    req.flush({ data: events, has_more: false });
   }
 
   async function render(): Promise<HTMLElement> {
@@ -87,6 +100,29 @@ describe('PaymentDetailPage', () => {
     expect(events).toEqual(['created', 'succeeded']);
   });
 
+  it('lists the events sent for the payment', async () => {
+    const el = await open('viewer');
+    const rows = Array.from(el.querySelectorAll('[data-testid="payment-webhook-event"]'));
+    expect(rows.map((r) => r.getAttribute('data-type'))).toEqual(['payment.succeeded', 'payment.created']);
+    expect(rows[0].textContent).toContain('evt_2');
+    expect(q(el, 'payment-webhook-events-error')).toBeNull();
+  });
+
+  it('shows an error in the events section when the events cannot be listed', async () => {
+    signInAs('viewer');
+    harness = await RouterTestingHarness.create();
+    await harness.navigateByUrl('/payments/pay_42', PaymentDetailPage);
+    ctrl.expectOne('/api/v1/payments/pay_42').flush(BASE);
+    await render();
+    ctrl
+      .expectOne((r) => r.url === '/api/v1/events')
+      .flush({ error: { code: 'internal', message: 'store down' } }, { status: 503, statusText: 'Unavailable' });
+    const el = await render();
+    expect(q(el, 'payment-status')?.textContent?.trim()).toBe('succeeded');
+    expect(q(el, 'payment-webhook-events-error')?.textContent).toContain('store down');
+    expect(q(el, 'payment-webhook-events-empty')).toBeNull();
+  });
+
   it('viewers see no refund or cancel controls', async () => {
     const el = await open('viewer');
     expect(q(el, 'refund-button')).toBeNull();
@@ -102,7 +138,10 @@ describe('PaymentDetailPage', () => {
     expect(req.request.method).toBe('POST');
     expect(req.request.body).toEqual({ amount: 1234 });
     req.flush({ ...BASE, amount_refunded: 2234 });
+    await render();
+    flushEvents('pay_42', [{ id: 'evt_3', type: 'payment.partially_refunded', payment_id: 'pay_42', created_at: '2026-01-01T10:05:00Z' }, ...EVENTS]);
     const after = await render();
+    expect(after.querySelectorAll('[data-testid="payment-webhook-event"]').length).toBe(3);
     expect(q(after, 'payment-refunded')?.textContent).toContain('€22.34');
     expect(q(after, 'action-notice')?.textContent).toContain('€12.34');
   });
@@ -113,6 +152,8 @@ describe('PaymentDetailPage', () => {
     const req = ctrl.expectOne('/api/v1/payments/pay_42/refund');
     expect(req.request.body).toEqual({});
     req.flush({ ...BASE, status: 'refunded', amount_refunded: 5000 });
+    await render();
+    flushEvents('pay_42', EVENTS);
     const after = await render();
     expect(q(after, 'payment-status')?.textContent?.trim()).toBe('refunded');
     expect(q(after, 'refund-button')).toBeNull();
@@ -153,12 +194,17 @@ describe('PaymentDetailPage', () => {
     const req = ctrl.expectOne('/api/v1/payments/pay_42/cancel');
     expect(req.request.method).toBe('POST');
     req.flush({ ...pending, status: 'canceled' });
+    await render();
+    flushEvents('pay_42', EVENTS);
     let after = await render();
     expect(q(after, 'payment-status')?.textContent?.trim()).toBe('canceled');
     expect(q(after, 'cancel-button')).toBeNull();
 
     stream.emit('payments', 'payment.updated', { ...BASE, id: 'pay_other', status: 'failed' });
     stream.emit('payments', 'payment.updated', { ...pending, status: 'failed', failure_reason: 'late decline' });
+    await render();
+    // Only the update of this payment reloads its events.
+    flushEvents('pay_42', EVENTS);
     after = await render();
     expect(q(after, 'payment-status')?.textContent?.trim()).toBe('failed');
     expect(q(after, 'payment-failure-reason')?.textContent).toContain('late decline');

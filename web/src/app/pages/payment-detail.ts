@@ -5,7 +5,7 @@ import { FormControl, FormGroup, ReactiveFormsModule } from '@angular/forms';
 import { RouterLink } from '@angular/router';
 import { ApiError, toApiError } from '../core/api-error';
 import { ApiService } from '../core/api.service';
-import { Payment } from '../core/api.types';
+import { Payment, WebhookEvent } from '../core/api.types';
 import { AuthService } from '../core/auth.service';
 import { formatMoney, MoneyError, toMinorUnits } from '../core/money';
 import { StreamService } from '../core/stream.service';
@@ -85,6 +85,41 @@ import { ErrorBanner } from '../shared/error-banner';
         </section>
       </div>
 
+      <section class="card" aria-labelledby="events-title" data-testid="payment-webhook-events">
+        <h2 id="events-title">Events sent to webhooks</h2>
+        @if (eventsError()) {
+          <p class="bad small" data-testid="payment-webhook-events-error">Cannot list the events: {{ eventsError() }}</p>
+        }
+        @if (events() === null) {
+          @if (!eventsError()) {
+            <p class="loading small">Loading events…</p>
+          }
+        } @else if (events()!.length === 0) {
+          <p class="empty" data-testid="payment-webhook-events-empty">No events recorded for this payment.</p>
+        } @else {
+          <div class="table-scroll">
+            <table class="table">
+              <thead>
+                <tr>
+                  <th scope="col">Type</th>
+                  <th scope="col">Time</th>
+                  <th scope="col">Event id</th>
+                </tr>
+              </thead>
+              <tbody>
+                @for (ev of events(); track ev.id) {
+                  <tr data-testid="payment-webhook-event" [attr.data-id]="ev.id" [attr.data-type]="ev.type">
+                    <td><strong>{{ ev.type }}</strong></td>
+                    <td class="nowrap small">{{ ev.created_at | date: 'MMM d, HH:mm:ss.SSS' }}</td>
+                    <td class="mono small">{{ ev.id }}</td>
+                  </tr>
+                }
+              </tbody>
+            </table>
+          </div>
+        }
+      </section>
+
       @if (notice()) {
         <div class="banner banner-ok" role="status" data-testid="action-notice">{{ notice() }}</div>
       }
@@ -134,6 +169,9 @@ export class PaymentDetailPage {
   readonly id = input.required<string>();
 
   protected readonly payment = signal<Payment | null>(null);
+  /** The merchant events of this payment; null until loaded. */
+  protected readonly events = signal<WebhookEvent[] | null>(null);
+  protected readonly eventsError = signal<string | null>(null);
   protected readonly loading = signal(false);
   protected readonly busy = signal(false);
   protected readonly error = signal<ApiError | null>(null);
@@ -161,6 +199,8 @@ export class PaymentDetailPage {
       .subscribe((ev) => {
         if (ev.data?.id === this.id()) {
           this.payment.set(ev.data);
+          // The change wrote its event in the same transaction: the list has it now.
+          this.loadEvents();
         }
       });
   }
@@ -180,11 +220,23 @@ export class PaymentDetailPage {
       next: (p) => {
         this.payment.set(p);
         this.loading.set(false);
+        this.loadEvents();
       },
       error: (err: unknown) => {
         this.error.set(toApiError(err));
         this.loading.set(false);
       },
+    });
+  }
+
+  /** Failing to list events must not hide the payment: the section keeps its last content. */
+  loadEvents(): void {
+    this.api.paymentEvents(this.id()).subscribe({
+      next: (r) => {
+        this.events.set(r.data);
+        this.eventsError.set(null);
+      },
+      error: (err: unknown) => this.eventsError.set(toApiError(err).message),
     });
   }
 
@@ -215,6 +267,7 @@ export class PaymentDetailPage {
       next: (updated) => {
         this.busy.set(false);
         this.payment.set(updated);
+        this.loadEvents();
         this.refundForm.controls.amount.setValue('');
         this.notice.set(`Refunded ${formatMoney(amount ?? p.amount - (p.amount_refunded ?? 0), p.currency)}.`);
       },
@@ -237,6 +290,7 @@ export class PaymentDetailPage {
       next: (updated) => {
         this.busy.set(false);
         this.payment.set(updated);
+        this.loadEvents();
         this.notice.set('Payment cancelled.');
       },
       error: (err: unknown) => {
