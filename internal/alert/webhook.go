@@ -3,22 +3,17 @@ package alert
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/paymon/paymon/internal/id"
+	"github.com/paymon/paymon/internal/signature"
 )
 
 // SignatureHeader carries "t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">".
@@ -32,55 +27,21 @@ type Notification struct {
 	Alert     Alert     `json:"alert"`
 }
 
-// Sign returns the signature header value for body sent at t.
+// Sign returns the signature header value for body sent at t (package
+// signature: the scheme merchant webhooks use too).
 func Sign(secret []byte, t time.Time, body []byte) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(mac(secret, ts, body))
-}
-
-func mac(secret []byte, ts string, body []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts))
-	m.Write([]byte("."))
-	m.Write(body)
-	return m.Sum(nil)
+	return signature.Sign(t, body, secret)
 }
 
 // ErrBadSignature is returned by Verify for a missing, malformed, wrong or
 // stale signature.
-var ErrBadSignature = errors.New("bad webhook signature")
+var ErrBadSignature = signature.ErrBad
 
 // Verify checks a signature header as a receiver must: the HMAC matches
 // (compared in constant time) and the timestamp is within tolerance of
 // now, so a captured request cannot be replayed later.
 func Verify(secret []byte, header string, body []byte, now time.Time, tolerance time.Duration) error {
-	var ts string
-	var sigs [][]byte
-	for _, part := range strings.Split(header, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			if b, err := hex.DecodeString(v); err == nil {
-				sigs = append(sigs, b)
-			}
-		}
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || len(sigs) == 0 {
-		return fmt.Errorf("%w: want t=<unix>,v1=<hex>", ErrBadSignature)
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return fmt.Errorf("%w: timestamp outside tolerance", ErrBadSignature)
-	}
-	want := mac(secret, ts, body)
-	for _, s := range sigs {
-		if hmac.Equal(s, want) {
-			return nil
-		}
-	}
-	return ErrBadSignature
+	return signature.Verify(secret, header, body, now, tolerance)
 }
 
 // WebhookOptions configures a Webhook; zero values take the defaults.

@@ -1,15 +1,12 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/paymon/paymon/internal/signature"
 )
 
 // SignatureHeader and EventIDHeader are set on every delivery.
@@ -29,53 +26,17 @@ func NewSecret() (string, error) {
 }
 
 // Sign is the Paymon-Signature value for body sent at t: one v1= per
-// secret, each the hex HMAC-SHA256 of "<unix t>.<body>".
+// secret, each the hex HMAC-SHA256 of "<unix t>.<body>" (package signature).
 func Sign(t time.Time, body []byte, secrets ...string) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	var b strings.Builder
-	b.WriteString("t=" + ts)
-	for _, s := range secrets {
-		b.WriteString(",v1=" + hex.EncodeToString(mac(s, ts, body)))
+	keys := make([][]byte, len(secrets))
+	for i, s := range secrets {
+		keys[i] = []byte(s)
 	}
-	return b.String()
-}
-
-func mac(secret, ts string, body []byte) []byte {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(ts))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return m.Sum(nil)
+	return signature.Sign(t, body, keys...)
 }
 
 // Verify checks a Paymon-Signature header against secret: one v1= must
 // match, and t must be within tolerance of now (replay protection).
 func Verify(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
-	var ts string
-	var sigs [][]byte
-	for _, part := range strings.Split(header, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			if b, err := hex.DecodeString(v); err == nil {
-				sigs = append(sigs, b)
-			}
-		}
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || len(sigs) == 0 {
-		return errors.New("malformed signature header")
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return errors.New("signature timestamp outside the tolerance")
-	}
-	want := mac(secret, ts, body)
-	for _, s := range sigs {
-		if hmac.Equal(s, want) {
-			return nil
-		}
-	}
-	return errors.New("no signature matches")
+	return signature.Verify([]byte(secret), header, body, now, tolerance)
 }
