@@ -38,28 +38,32 @@ var targets = map[string][]target{
 
 // about says what each benchmark measures.
 var about = map[string]string{
-	"ConcurrentBadLogins":      "200 wrong-password logins at once (from 100 loopback addresses) against a real `paymon serve`; resident memory added by the burst (high-water after minus resident before).",
-	"CreatePayments":           "POST /api/v1/payments over loopback HTTP, 50 concurrent clients, embedded store (SQLite, synchronous=FULL), simulator; each 201 is durable.",
-	"LogIngest":                "POST /api/v1/logs over loopback HTTP, 4 concurrent clients sending batches of 5,000 NDJSON lines; a line counts once its 2xx (durable) is back. Disk is the data dir (SQLite file and WAL) per stored line.",
-	"LogIngestPeer":            "The same batches, clients and duration sent to VictoriaLogs " + victoriaLogs + " (`/insert/jsonline`, `application/stream+json`, `_msg_field=message`), started beside Paymon in the same run. It acknowledges before its data reaches disk; disk is measured after it stopped and wrote everything out.",
-	"SyslogIngest":             "The syslog listener over loopback TCP, 4 senders writing octet-counted RFC 5424 lines (the LogIngest lines, attributes as structured data); a line counts once stored (no ack in syslog: the run ends by closing the listener, which writes what it read).",
-	"LogStats":                 "GET /api/v1/logs/stats over 1,000,000 stored entries (24 h, 10 services, 5 levels).",
-	"StreamSubscribers":        "1,000 WebSocket subscribers on one instance, 200 events/s published; latency from publish to client.",
-	"WebhookDeliveries":        "10,000 payment changes (5,000 creates) to 10 local endpoints subscribed to every event (100,000 signed deliveries), embedded store; latency from the change to the receiver's 2xx, and creates/s with the 10 endpoints receiving against creates/s in the same run with none.",
-	"CreatePayment/sqlite":     "The create path's two store writes (claim + insert, update + complete) from 16 goroutines (8 per core), embedded SQLite, no HTTP.",
-	"CreatePayment/ferretdb":   "The same on the MongoDB adapter against FerretDB v1.24 (SQLite handler) — a correctness harness, not MongoDB's speed.",
-	"LogIngest/sqlite":         "Log store inserts of 5,000-entry batches with roll-ups, embedded SQLite, no HTTP.",
-	"LogIngest/ferretdb":       "The same on the MongoDB adapter against FerretDB.",
-	"LogStats/sqlite/1h0m0s":   "The three roll-up reads of one stats request (a day by the hour), log store only.",
-	"LogStats/sqlite/1m0s":     "The same for two hours by the minute.",
-	"LogStats/ferretdb/1h0m0s": "A day by the hour on FerretDB.",
-	"LogStats/ferretdb/1m0s":   "Two hours by the minute on FerretDB.",
+	"ConcurrentBadLogins":         "200 wrong-password logins at once (from 100 loopback addresses) against a real `paymon serve`; resident memory added by the burst (high-water after minus resident before).",
+	"CreatePayments":              "POST /api/v1/payments over loopback HTTP, 50 concurrent clients, embedded store (SQLite, synchronous=FULL), simulator; each 201 is durable.",
+	"LogIngest":                   "POST /api/v1/logs over loopback HTTP, 4 concurrent clients sending batches of 5,000 NDJSON lines; a line counts once its 2xx (durable) is back. Disk is the data dir (SQLite file and WAL) per stored line.",
+	"LogIngestPeer":               "The same batches, clients and duration sent to VictoriaLogs " + victoriaLogs + " (`/insert/jsonline`, `application/stream+json`, `_msg_field=message`), started beside Paymon in the same run. It acknowledges before its data reaches disk; disk is measured after it stopped and wrote everything out.",
+	"SyslogIngest":                "The syslog listener over loopback TCP, 4 senders writing octet-counted RFC 5424 lines (the LogIngest lines, attributes as structured data); a line counts once stored (no ack in syslog: the run ends by closing the listener, which writes what it read).",
+	"IngestFormats/json":          "The same lines through each ingest endpoint of one Paymon over loopback HTTP (4 shippers, batches of 2,000 lines, an ingest key; a line counts once its durable answer is back): here NDJSON to POST /api/v1/logs. bytes/line is the request body.",
+	"IngestFormats/loki-protobuf": "The same lines as a Loki push, protobuf + snappy, to POST /loki/api/v1/push.",
+	"IngestFormats/otlp-protobuf": "The same lines as OTLP/HTTP protobuf to POST /v1/logs.",
+	"IngestFormats/elastic-bulk":  "The same lines as an Elasticsearch bulk request to POST /_bulk.",
+	"LogStats":                    "GET /api/v1/logs/stats over 1,000,000 stored entries (24 h, 10 services, 5 levels).",
+	"StreamSubscribers":           "1,000 WebSocket subscribers on one instance, 200 events/s published; latency from publish to client.",
+	"WebhookDeliveries":           "10,000 payment changes (5,000 creates) to 10 local endpoints subscribed to every event (100,000 signed deliveries), embedded store; latency from the change to the receiver's 2xx, and creates/s with the 10 endpoints receiving against creates/s in the same run with none.",
+	"CreatePayment/sqlite":        "The create path's two store writes (claim + insert, update + complete) from 16 goroutines (8 per core), embedded SQLite, no HTTP.",
+	"CreatePayment/ferretdb":      "The same on the MongoDB adapter against FerretDB v1.24 (SQLite handler) — a correctness harness, not MongoDB's speed.",
+	"LogIngest/sqlite":            "Log store inserts of 5,000-entry batches with roll-ups, embedded SQLite, no HTTP.",
+	"LogIngest/ferretdb":          "The same on the MongoDB adapter against FerretDB.",
+	"LogStats/sqlite/1h0m0s":      "The three roll-up reads of one stats request (a day by the hour), log store only.",
+	"LogStats/sqlite/1m0s":        "The same for two hours by the minute.",
+	"LogStats/ferretdb/1h0m0s":    "A day by the hour on FerretDB.",
+	"LogStats/ferretdb/1m0s":      "Two hours by the minute on FerretDB.",
 }
 
 // victoriaLogs is the peer's version (internal/testenv/victorialogs.go).
 const victoriaLogs = "v1.52.1"
 
-var lineRE = regexp.MustCompile(`^Benchmark([A-Za-z0-9_/]+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
+var lineRE = regexp.MustCompile(`^Benchmark([A-Za-z0-9_/-]+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
 
 type result struct {
 	name    string
