@@ -69,7 +69,7 @@ func (s *server) ingestLogs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, decodeErr(err))
 		return
 	}
-	if len(b.Entries) == 0 {
+	if len(b.Entries) == 0 && b.Rejected > 0 {
 		s.writeError(w, r, batchErr(b))
 		return
 	}

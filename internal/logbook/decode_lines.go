@@ -233,9 +233,8 @@ func (d *lenient) array(i int) error {
 	if j := skipSpace(d.body, i); j != len(d.body) {
 		return &DecodeError{Kind: Malformed, Line: d.line(j), Entry: n + 1, Msg: "unexpected data after the JSON array"}
 	}
-	if n == 0 {
-		return &DecodeError{Kind: Invalid, Msg: "the array holds no entries"}
-	}
+	// An empty array is an empty batch, not a mistake: winston's batching
+	// Http transport sends [] when its timer fires after a full batch left.
 	return nil
 }
 
