@@ -12,6 +12,7 @@ import (
 	"github.com/paymon/paymon/internal/auth"
 	"github.com/paymon/paymon/internal/dependency"
 	"github.com/paymon/paymon/internal/payment"
+	"github.com/paymon/paymon/internal/webhook"
 )
 
 // apiError is the one error shape every response uses.
@@ -47,6 +48,7 @@ func toAPIError(err error) *apiError {
 	var inv *payment.InvalidError
 	var te *payment.TransitionError
 	var mbe *http.MaxBytesError
+	var winv *webhook.InvalidError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -56,6 +58,10 @@ func toAPIError(err error) *apiError {
 		return errInvalid(inv.Field, inv.Error())
 	case errors.As(err, &te):
 		return &apiError{Status: http.StatusConflict, Code: "illegal_transition", Message: te.Error(), Details: map[string]string{"from": string(te.From), "to": string(te.To)}}
+	case errors.As(err, &winv):
+		return errInvalid(winv.Field, winv.Reason)
+	case errors.Is(err, webhook.ErrNotFound):
+		return errNotFound
 	case errors.Is(err, payment.ErrNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "payment not found"}
 	case errors.Is(err, payment.ErrKeyReused):

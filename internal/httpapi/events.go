@@ -41,7 +41,7 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	evs, more, err := s.Webhooks.ListEvents(r.Context(), f, after)
 	if err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, eventsPage(evs, more))
@@ -58,7 +58,7 @@ func (s *server) getEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, err := s.Webhooks.GetEvent(r.Context(), eid)
 	if err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeRaw(w, http.StatusOK, ev.Body())
@@ -86,7 +86,7 @@ func (s *server) resendEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	queued, err := s.Webhooks.Resend(r.Context(), eid, b.EndpointID)
 	if err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"event_id": eid, "endpoint_ids": queued})

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
@@ -42,16 +41,6 @@ func renderEndpoint(e webhook.Endpoint, withSecret bool) endpointJSON {
 }
 
 // webhookError maps the webhook package's errors onto the envelope.
-func webhookError(err error) error {
-	var inv *webhook.InvalidError
-	switch {
-	case errors.As(err, &inv):
-		return errInvalid(inv.Field, inv.Reason)
-	case errors.Is(err, webhook.ErrNotFound):
-		return errNotFound
-	}
-	return err
-}
 
 func (s *server) webhooksOff(w http.ResponseWriter, r *http.Request) bool {
 	if s.Webhooks == nil {
@@ -90,7 +79,7 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := s.Webhooks.CreateEndpoint(r.Context(), b.input())
 	if err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, renderEndpoint(e, true))
@@ -102,7 +91,7 @@ func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	eps, err := s.Webhooks.ListEndpoints(r.Context())
 	if err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	data := make([]endpointJSON, len(eps))
@@ -132,7 +121,7 @@ func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := s.Webhooks.GetEndpoint(r.Context(), eid)
 	if err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, renderEndpoint(e, false))
@@ -150,7 +139,7 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := s.Webhooks.UpdateEndpoint(r.Context(), eid, b.input())
 	if err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, renderEndpoint(e, false))
@@ -162,7 +151,7 @@ func (s *server) deleteEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Webhooks.DeleteEndpoint(r.Context(), eid); err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -179,7 +168,7 @@ func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := s.Webhooks.RotateSecret(r.Context(), eid)
 	if err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, renderEndpoint(e, true))
@@ -202,7 +191,7 @@ func (s *server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	ds, more, err := s.Webhooks.ListDeliveries(r.Context(), eid, after, limit)
 	if err != nil {
-		s.writeError(w, r, webhookError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": ds, "has_more": more})
